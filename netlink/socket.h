@@ -1,0 +1,48 @@
+#pragma once
+// Socket: an rtnetlink socket, the only place netlink I/O happens.
+// SOCK_CLOEXEC, extended ACK and strict dump checking on, sequence and port
+// checked on every reply. A socket stays bound to the netns it was opened in.
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "common/fd.h"
+#include "common/netns.h"
+
+namespace strand::netlink {
+
+using Message = std::vector<std::byte>;  // one nlmsghdr and its payload
+
+class Socket {
+ public:
+  // Opens NETLINK_ROUTE in the calling thread's netns, subscribed to `groups`
+  // (RTNLGRP_* numbers, via NETLINK_ADD_MEMBERSHIP) when non-empty.
+  [[nodiscard]] static Result<Socket> open(std::span<const unsigned> groups = {});
+  // Opens the socket inside `ns` (enters it on this thread for the socket()
+  // call only); later I/O on it acts on `ns`.
+  [[nodiscard]] static Result<Socket> open_in(const Netns& ns);
+
+  // Sends a change request (NLM_F_REQUEST|NLM_F_ACK are set, seq/pid filled in)
+  // and waits for its ACK. A NLMSG_ERROR becomes Error{op, -error, context +
+  // ": " + ext-ack message when the kernel gave one}.
+  [[nodiscard]] Status request(Message msg, std::string_view op, std::string_view context = {});
+  // Sends a dump request (NLM_F_DUMP set) and returns every reply message up to
+  // NLMSG_DONE; restarts when the kernel flags NLM_F_DUMP_INTR (bounded tries,
+  // then EAGAIN).
+  [[nodiscard]] Result<std::vector<Message>> dump(Message msg, std::string_view op);
+  // Receives whatever is queued (for event sockets); ENOBUFS is returned as an
+  // error so the caller can resync.
+  [[nodiscard]] Result<std::vector<Message>> receive();
+
+  [[nodiscard]] int fd() const { return fd_.get(); }
+
+ private:
+  Socket(UniqueFd fd, uint32_t port) : fd_(std::move(fd)), port_(port) {}
+  UniqueFd fd_;
+  uint32_t port_ = 0;
+  uint32_t seq_ = 0;
+};
+
+}  // namespace strand::netlink
