@@ -21,6 +21,8 @@ namespace strand::netlink {
 [[nodiscard]] Status link_set_mac(Socket& s, int index, const Mac& mac);
 [[nodiscard]] Status link_rename(Socket& s, int index, std::string_view name);
 [[nodiscard]] Status link_set_netns(Socket& s, int index, int netns_fd);
+// Any of the above at once, in one message (e.g. rename + MTU + up).
+[[nodiscard]] Status link_set(Socket& s, const LinkChange& change);
 [[nodiscard]] Status link_del(Socket& s, int index);
 [[nodiscard]] Status link_del(Socket& s, std::string_view name);
 

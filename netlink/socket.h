@@ -3,6 +3,8 @@
 // SOCK_CLOEXEC, extended ACK and strict dump checking on, sequence and port
 // checked on every reply. A socket stays bound to the netns it was opened in.
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -36,13 +38,35 @@ class Socket {
   // error so the caller can resync.
   [[nodiscard]] Result<std::vector<Message>> receive();
 
+  // Sends a get request (NLM_F_REQUEST, no ACK: the reply is the answer) and
+  // returns the kernel's one reply message; a NLMSG_ERROR becomes an Error as
+  // in request().
+  [[nodiscard]] Result<Message> get(Message msg, std::string_view op, std::string_view context = {});
+  // dump() without a copy per message: calls `each` on every reply message once
+  // the dump has completed uninterrupted, stopping at its first error. The
+  // spans live until `each` returns; `each` must not use this socket.
+  using MessageFn = std::function<Status(std::span<const std::byte>)>;
+  [[nodiscard]] Status dump_each(Message msg, std::string_view op, const MessageFn& each);
+
   [[nodiscard]] int fd() const { return fd_.get(); }
+  [[nodiscard]] uint32_t port() const { return port_; }
 
  private:
   Socket(UniqueFd fd, uint32_t port) : fd_(std::move(fd)), port_(port) {}
+  // Fills seq/pid/flags and sends; returns the sequence number used.
+  [[nodiscard]] Result<uint32_t> send(Message& msg, uint16_t flags, std::string_view op);
+  // Reads one datagram into rx_ (growing it to fit); an empty span when `wait`
+  // is false and nothing is queued.
+  [[nodiscard]] Result<std::span<const std::byte>> recv_datagram(bool wait, std::string_view op);
+  // Waits for the reply to `seq`: the ACK, or with `reply` the first non-ACK
+  // message (copied there).
+  [[nodiscard]] Status await_reply(uint32_t seq, std::string_view op, std::string_view context, Message* reply);
+
   UniqueFd fd_;
   uint32_t port_ = 0;
   uint32_t seq_ = 0;
+  std::vector<std::byte> rx_;    // the last datagram received
+  std::vector<std::byte> dump_;  // a dump's reply messages, back to back
 };
 
 }  // namespace strand::netlink

@@ -40,6 +40,17 @@ struct VethSpec {
   std::optional<Mac> peer_mac;
 };
 
+// Several changes to one existing link, sent as one RTM_SETLINK so that e.g.
+// rename + MTU + up cost a single round trip. Unset fields are left alone.
+struct LinkChange {
+  int index = 0;
+  std::optional<bool> up;
+  std::optional<uint32_t> mtu;
+  std::optional<Mac> mac;
+  std::optional<std::string> name;
+  std::optional<int> netns_fd;  // IFLA_NET_NS_FD: move the link there
+};
+
 struct Address {
   int ifindex = 0;
   IpPrefix prefix;             // address with its prefix length
