@@ -1,5 +1,6 @@
 # strand_bpf_skeleton(NAME name SOURCE file.bpf.c [DEPENDS headers...])
 # Compiles a BPF object with clang-14 and generates <name>.skel.h with bpftool.
+# -mcpu=v3: 32-bit jumps and ALU (kernel >= 5.1), tighter verifier bounds.
 # Creates an INTERFACE target bpf_<name> whose include dir holds the skeleton.
 find_program(BPF_CLANG NAMES clang-14 clang REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
@@ -20,7 +21,7 @@ function(strand_bpf_skeleton)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-    COMMAND ${BPF_CLANG} -O2 -g -target bpf -D__TARGET_ARCH_${BPF_ARCH}
+    COMMAND ${BPF_CLANG} -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_ARCH}
             -Wall -Wextra -Werror
             -I${CMAKE_SOURCE_DIR}/datapath/bpf/include
             -I/usr/include/${BPF_UNAME_M}-linux-gnu

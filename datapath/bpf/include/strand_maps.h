@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Map keys and values shared by the BPF programs and the agent.
+ *
+ * Rules: fixed-width kernel types only, every hole is a named pad field that
+ * writers zero, keys are zeroed before they are filled (hash and LPM maps
+ * compare every byte). Sizes and offsets are pinned down by static_assert in
+ * datapath/layout.cpp, so a change here that moves a field fails the build.
+ */
+#ifndef STRAND_MAPS_H
+#define STRAND_MAPS_H
+
+#include <linux/types.h>
+
+#include "drop_reasons.h"
+
+/* Map names as the kernel sees them (<= 15 characters). */
+#define STRAND_MAP_ENDPOINTS "endpoints"
+#define STRAND_MAP_IPCACHE "ipcache"
+#define STRAND_MAP_POLICY "policy"
+#define STRAND_MAP_CT "ct"
+#define STRAND_MAP_EP_STATS "ep_stats"
+#define STRAND_MAP_EV_LIMIT "ev_limit"
+#define STRAND_MAP_EVENTS "events"
+#define STRAND_MAP_PREFILTER "prefilter"
+#define STRAND_MAP_NODE_STATS "node_stats"
+
+/* Default capacities; the agent may resize between open and load. */
+#define STRAND_ENDPOINTS_MAX 4096
+#define STRAND_IPCACHE_MAX 65536
+#define STRAND_POLICY_MAX 65536
+#define STRAND_CT_MAX 65536
+#define STRAND_EP_STATS_MAX 4096
+#define STRAND_EVENTS_BYTES (256 * 1024)
+#define STRAND_PREFILTER_MAX 16384
+
+/* Direction as seen from the pod. Indexes every [2] array below. */
+#define STRAND_DIR_EGRESS 0  /* leaving the pod: host veth ingress, from_pod */
+#define STRAND_DIR_INGRESS 1 /* entering the pod: host veth egress, to_pod */
+
+/* Address family tags used in keys (not AF_* so they fit a byte and read
+ * naturally in dumps). */
+#define STRAND_FAMILY_IPV4 4
+#define STRAND_FAMILY_IPV6 6
+
+/* Reserved identities. ipcache misses resolve to UNKNOWN; the agent maps
+ * outside prefixes to WORLD and node addresses to HOST. */
+#define STRAND_IDENTITY_UNKNOWN 0
+#define STRAND_IDENTITY_HOST 1
+#define STRAND_IDENTITY_WORLD 2
+
+/* endpoints: host veth ifindex (__u32) -> struct strand_endpoint. */
+#define STRAND_EP_F_ENFORCE_INGRESS (1U << 0) /* policy applies to_pod */
+#define STRAND_EP_F_ENFORCE_EGRESS (1U << 1)  /* policy applies from_pod */
+#define STRAND_EP_F_AUDIT (1U << 2)           /* count denies, pass them */
+
+struct strand_endpoint {
+	__u32 ep_id;    /* agent-allocated, != 0; 0 means "no record" */
+	__u32 identity; /* security identity of the pod */
+	__u32 flags;    /* STRAND_EP_F_* */
+	__u32 pad;
+};
+
+/* LPM key for ipcache and prefilter. prefixlen counts the family/pad word
+ * too, so a /N entry has prefixlen = STRAND_LPM_PREFIX(N) and every lookup
+ * uses the full length of its family. */
+#define STRAND_LPM_PREFIX(bits) (32 + (bits))
+
+struct strand_lpm_key {
+	__u32 prefixlen;
+	__u8 family; /* STRAND_FAMILY_* */
+	__u8 pad[3];
+	__u8 addr[16]; /* IPv4 in addr[0..3], network order */
+};
+
+/* ipcache: strand_lpm_key -> where an address lives and who it is. */
+struct strand_ipcache_value {
+	__u32 identity;
+	__u32 node_id;       /* 0: not a pod IP / this node */
+	__u8 tunnel_family;  /* 0 when there is no tunnel endpoint */
+	__u8 pad[3];
+	__be32 tunnel_ip[4]; /* node IP to reach it through (overlay) */
+};
+
+/* policy: laid out for NetworkPolicy, not consulted yet. Lookups probe a
+ * fixed list of wildcards (remote_identity 0 = any, proto 0 = any,
+ * dport 0 = any), so the cost per packet does not depend on rule count. */
+#define STRAND_VERDICT_ALLOW 1
+#define STRAND_VERDICT_DENY 2
+
+struct strand_policy_key {
+	__u32 ep_id;
+	__u32 remote_identity;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* STRAND_DIR_* */
+};
+
+struct strand_policy_value {
+	__u8 verdict; /* STRAND_VERDICT_* */
+	__u8 pad[3];
+	__u32 rule_id;
+};
+
+/* ct: connection tracking, LRU. An entry is keyed by the tuple of the
+ * packet that opened the connection plus the side it came from (dir), so
+ * two pods on one node each own an entry for a connection between them.
+ * Replies are found by looking up the reversed tuple with the other dir. */
+#define STRAND_CT_ORIG 0  /* index for the opening side in [2] arrays */
+#define STRAND_CT_REPLY 1
+
+struct strand_ct_key {
+	__be32 saddr[4]; /* IPv4 in saddr[0], rest zero */
+	__be32 daddr[4];
+	__be16 sport; /* ICMP echo: id as sport (request) or dport (reply) */
+	__be16 dport;
+	__u8 proto;
+	__u8 family; /* STRAND_FAMILY_* */
+	__u8 dir;    /* STRAND_DIR_* of the packet that opened it */
+	__u8 pad;
+};
+
+enum strand_ct_state {
+	STRAND_CT_NONE = 0,
+	STRAND_CT_NEW = 1,         /* non-TCP, only the opening side seen */
+	STRAND_CT_SYN_SENT = 2,    /* SYN seen */
+	STRAND_CT_SYN_RECV = 3,    /* SYN-ACK seen */
+	STRAND_CT_ESTABLISHED = 4, /* handshake done, or any reply (non-TCP) */
+	STRAND_CT_FIN_WAIT = 5,    /* FIN from one side */
+	STRAND_CT_TIME_WAIT = 6,   /* FIN from both sides */
+	STRAND_CT_CLOSED = 7,      /* RST */
+};
+
+/* TCP flag bits as in the TCP header's flags byte (tcp_flags[] below). */
+#define STRAND_TCP_FIN 0x01
+#define STRAND_TCP_SYN 0x02
+#define STRAND_TCP_RST 0x04
+#define STRAND_TCP_PSH 0x08
+#define STRAND_TCP_ACK 0x10
+#define STRAND_TCP_URG 0x20
+#define STRAND_TCP_ECE 0x40
+#define STRAND_TCP_CWR 0x80
+
+#define STRAND_CT_F_MIDSTREAM (1U << 0) /* opened by a non-SYN TCP packet */
+#define STRAND_CT_F_ENDED (1U << 1)     /* flow-end event already sent */
+
+struct strand_ct_entry {
+	__u64 first_seen_ns; /* bpf_ktime_get_ns() clock */
+	__u64 last_seen_ns;
+	__u64 packets[2]; /* [STRAND_CT_ORIG], [STRAND_CT_REPLY] */
+	__u64 bytes[2];
+	__u64 syn_ns; /* last SYN from the opening side */
+	__u64 rtt_ns; /* SYN-ACK time - SYN time, at the pod's host veth */
+	__u32 rule_id; /* policy rule that allowed it (0 until policy) */
+	__u32 ep_id;
+	__u32 remote_identity; /* ipcache identity of the peer, 0 unknown */
+	__u8 state;            /* enum strand_ct_state */
+	__u8 tcp_flags[2];     /* OR of TCP flags seen, per side */
+	__u8 flags;            /* STRAND_CT_F_* */
+};
+
+/* ep_stats: per-CPU, endpoint id (__u32) -> counters. Endpoint id 0 counts
+ * packets on an interface without an endpoint record. packets/bytes count
+ * what passed (bytes = skb->len, L2 included); drops are per reason. */
+struct strand_ep_stats {
+	__u64 packets[2]; /* [STRAND_DIR_*] */
+	__u64 bytes[2];
+	__u64 non_ip[2];    /* passed without L3 parsing (ARP, LLDP, ...) */
+	__u64 fragments[2]; /* non-first IP fragments: passed, no L4, no ct */
+	__u64 events_sent;
+	__u64 events_limited; /* suppressed by the per-endpoint rate limit */
+	__u64 events_lost;    /* ringbuf full */
+	__u64 pad;
+	__u64 drops[STRAND_DROP_SLOTS]; /* [enum strand_drop_reason] */
+};
+
+/* ev_limit: endpoint id (__u32) -> token bucket for events. Every elapsed
+ * nanosecond adds ev_rate credit, an event costs 1e9, the bucket holds at
+ * most ev_burst * 1e9: ev_rate events/s on average, ev_burst at once. */
+struct strand_ev_bucket {
+	__u64 last_ns;
+	__u64 credit;
+};
+
+/* prefilter (XDP): strand_lpm_key -> hit counters; presence means deny. */
+struct strand_prefilter_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* node_stats (XDP): per-CPU array with one slot (key 0). */
+#define STRAND_NODE_IPV4 0
+#define STRAND_NODE_IPV6 1
+#define STRAND_NODE_OTHER 2
+
+struct strand_node_stats {
+	__u64 packets[3]; /* [STRAND_NODE_*], everything seen */
+	__u64 bytes[3];
+	__u64 unparsed; /* IP ethertype but no readable L3 header: passed */
+	__u64 pad;
+	__u64 drops[STRAND_DROP_SLOTS];
+};
+
+/* Settings of strand_tc, in .rodata: set between open and load. */
+#define STRAND_EVENTS_DROP (1U << 0)
+#define STRAND_EVENTS_FLOW (1U << 1)
+
+struct strand_tc_config {
+	__u32 events;         /* STRAND_EVENTS_* enabled */
+	__u32 ev_rate;        /* events per second per endpoint, <= 1e6 */
+	__u32 ev_burst;       /* bucket depth in events, <= 1e4 */
+	__u32 pad;
+	__u64 ct_syn_ns;      /* idle timeout in SYN_SENT/SYN_RECV */
+	__u64 ct_tcp_ns;      /* idle timeout in ESTABLISHED/FIN_WAIT */
+	__u64 ct_close_ns;    /* idle timeout in TIME_WAIT/CLOSED */
+	__u64 ct_other_ns;    /* idle timeout of non-TCP entries */
+};
+
+#endif /* STRAND_MAPS_H */
