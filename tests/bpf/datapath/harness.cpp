@@ -113,11 +113,7 @@ RunResult TcDatapath::run(Hook hook, const Bytes& pkt) {
                   true);
 }
 
-int TcDatapath::map_fd(const char* name) {
-  bpf_map* m = bpf_object__find_map_by_name(skel_->obj, name);
-  if (!m) fail(std::string("find map ") + name, ENOENT);
-  return bpf_map__fd(m);
-}
+bpf_object* TcDatapath::object() { return skel_->obj; }
 
 void TcDatapath::set_endpoint(std::uint32_t ifindex, const strand_endpoint& ep) {
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.endpoints), &ifindex, &ep, BPF_ANY) != 0) {
@@ -204,6 +200,8 @@ XdpDatapath::XdpDatapath() {
 }
 
 XdpDatapath::~XdpDatapath() { strand_xdp__destroy(skel_); }
+
+bpf_object* XdpDatapath::object() { return skel_->obj; }
 
 RunResult XdpDatapath::run(const Bytes& pkt) { return run_prog(skel_->progs.uplink, pkt, false); }
 

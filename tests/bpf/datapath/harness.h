@@ -16,6 +16,7 @@
 #include "datapath/bpf/include/strand_maps.h"
 #include "packet.h"
 
+struct bpf_object;
 struct strand_tc;
 struct strand_xdp;
 
@@ -70,7 +71,7 @@ class TcDatapath {
   std::vector<std::pair<strand_ct_key, strand_ct_entry>> ct_entries();
   std::optional<strand_ct_entry> ct_lookup(const strand_ct_key& key);
   Events drain_events();
-  int map_fd(const char* name);
+  bpf_object* object();
 
  private:
   strand_tc* skel_ = nullptr;
@@ -87,6 +88,7 @@ class XdpDatapath {
   void deny(const strand_lpm_key& key);
   strand_node_stats node_stats();
   std::optional<strand_prefilter_value> prefilter_hits(const strand_lpm_key& key);
+  bpf_object* object();
 
  private:
   strand_xdp* skel_ = nullptr;

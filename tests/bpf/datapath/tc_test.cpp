@@ -4,6 +4,7 @@
 // endpoint's counters, the conntrack table and the events, exactly.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,8 @@ struct TcCase {
   Outcome outcome;
   std::uint32_t reason = STRAND_DROP_NONE;
   std::optional<CtExpect> ct;
+  // Extra map state on top of seed() (one endpoint, two ipcache prefixes).
+  std::function<void(TcDatapath&)> setup = {};
 };
 
 void PrintTo(const TcCase& c, std::ostream* os) { *os << c.name << ": " << c.how; }
@@ -160,6 +163,16 @@ std::vector<TcCase> passing_cases() {
             ct);
   }
 
+  {
+    CtExpect ct = ct4(kIn, 5353, 53, kProtoUdp, STRAND_CT_NEW);
+    ct.remote_identity = STRAND_IDENTITY_HOST;
+    cs.push_back({"v4_udp_from_longer_ipcache_prefix",
+                  "eth/IPv4/UDP from 10.2.0.9 with 10.2.0.9/32 -> host besides 10.2.0.0/16", kIn,
+                  PacketBuilder().eth(kEthIp).ipv4(ip4(kIn, kProtoUdp)).udp(5353, 53).build(),
+                  Outcome::kTracked, STRAND_DROP_NONE, ct, [](TcDatapath& dp) {
+                    dp.add_ipcache(lpm_key(vec(kRemote4), 32), STRAND_IDENTITY_HOST);
+                  }});
+  }
   tracked("v6_tcp_syn_from_pod", "eth/IPv6/TCP SYN 40000->443", kOut,
           PacketBuilder().eth(kEthIpv6).ipv6(ip6(kOut, kProtoTcp)).tcp(syn(40000, 443)).build(),
           ct6(kOut, 40000, 443, kProtoTcp, STRAND_CT_SYN_SENT, kSyn));
@@ -455,6 +468,7 @@ TEST_P(TcPacket, VerdictCountersConntrackEvents) {
   SCOPED_TRACE(c.how);
   TcDatapath dp;
   seed(dp);
+  if (c.setup) c.setup(dp);
 
   const RunResult r = dp.run(c.hook, c.packet);
 
