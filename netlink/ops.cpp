@@ -126,9 +126,12 @@ Status route_add(Socket& s, const Route& r, bool replace) {
 Status route_del(Socket& s, const Route& r) { return s.request(build_route_del(r), "RTM_DELROUTE", route_ctx(r)); }
 
 Result<std::vector<Route>> route_list(Socket& s, int family, uint32_t table, int oif) {
-  return list<Route>(s, build_route_dump(family, table, oif), "RTM_GETROUTE", parse_route, [&](const Route& r) {
+  auto routes = list<Route>(s, build_route_dump(family, table, oif), "RTM_GETROUTE", parse_route, [&](const Route& r) {
     return (family == 0 || r.family() == family) && (table == 0 || r.table == table) && (oif == 0 || r.oif == oif);
   });
+  // A strict IPv4 dump of a table that was never created is ENOENT: it has no routes.
+  if (!routes && routes.error().err == ENOENT && table != 0) return std::vector<Route>{};
+  return routes;
 }
 
 Status neigh_add(Socket& s, const Neighbor& n, bool replace) {

@@ -46,7 +46,7 @@ Message make_done(int error, std::string_view text = {}) {
 
 const Message kRequest = build_link_change(LinkChange{.index = 7, .mtu = 10});
 
-TEST(ParseAck, SuccessCapped) {
+TEST(NetlinkParseAck, SuccessCapped) {
   auto ack = parse_ack(make_ack(kRequest, 0, true));
   ASSERT_TRUE(ack) << ack.error().message();
   EXPECT_EQ(ack->error, 0);
@@ -54,7 +54,7 @@ TEST(ParseAck, SuccessCapped) {
   EXPECT_FALSE(ack->offset);
 }
 
-TEST(ParseAck, ErrorWithExtAckCapped) {
+TEST(NetlinkParseAck, ErrorWithExtAckCapped) {
   auto ack = parse_ack(make_ack(kRequest, -EINVAL, true, {.text = "mtu less than device minimum", .offs = 36}));
   ASSERT_TRUE(ack) << ack.error().message();
   EXPECT_EQ(ack->error, -EINVAL);
@@ -67,14 +67,14 @@ TEST(ParseAck, ErrorWithExtAckCapped) {
   EXPECT_EQ(e.message(), "RTM_SETLINK link index 7 mtu 10: mtu less than device minimum: Invalid argument (EINVAL)");
 }
 
-TEST(ParseAck, ErrorWithExtAckAfterTheEchoedRequest) {
+TEST(NetlinkParseAck, ErrorWithExtAckAfterTheEchoedRequest) {
   auto ack = parse_ack(make_ack(kRequest, -EEXIST, false, {.text = "File exists here"}));
   ASSERT_TRUE(ack) << ack.error().message();
   EXPECT_EQ(ack->error, -EEXIST);
   EXPECT_EQ(ack->message, "File exists here");
 }
 
-TEST(ParseAck, ErrorWithoutExtAck) {
+TEST(NetlinkParseAck, ErrorWithoutExtAck) {
   auto ack = parse_ack(make_ack(kRequest, -ENODEV, false));
   ASSERT_TRUE(ack);
   Error e = ack_error(*ack, "RTM_DELLINK", "link st4a1");
@@ -82,14 +82,14 @@ TEST(ParseAck, ErrorWithoutExtAck) {
   EXPECT_EQ(e.context, "link st4a1");
 }
 
-TEST(ParseAck, MissingAttributeWithoutText) {
+TEST(NetlinkParseAck, MissingAttributeWithoutText) {
   auto ack = parse_ack(make_ack(kRequest, -EINVAL, true, {.miss_type = 3}));
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->missing_type, 3u);
   EXPECT_EQ(ack_error(*ack, "RTM_NEWLINK", "").context, "missing attribute 3");
 }
 
-TEST(ParseAck, DoneCarriesTheDumpStatus) {
+TEST(NetlinkParseAck, DoneCarriesTheDumpStatus) {
   auto ok = parse_ack(make_done(0));
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->error, 0);
@@ -100,7 +100,7 @@ TEST(ParseAck, DoneCarriesTheDumpStatus) {
             "RTM_GETROUTE dump: ipv4: FIB table does not exist: No such file or directory (ENOENT)");
 }
 
-TEST(ParseAck, MalformedIsEbadmsg) {
+TEST(NetlinkParseAck, MalformedIsEbadmsg) {
   Message ack = make_ack(kRequest, -EINVAL, true, {.text = "bad"});
   // Truncated inside nlmsgerr.
   Message shortened(ack.begin(), ack.begin() + NLMSG_HDRLEN + 8);
@@ -119,7 +119,7 @@ TEST(ParseAck, MalformedIsEbadmsg) {
   EXPECT_EQ(parse_ack(kRequest).error().err, EBADMSG);
 }
 
-TEST(MessageTypeName, NamesKnownTypes) {
+TEST(NetlinkMessageTypeName, NamesKnownTypes) {
   EXPECT_EQ(message_type_name(RTM_NEWLINK), "RTM_NEWLINK");
   EXPECT_EQ(message_type_name(NLMSG_ERROR), "NLMSG_ERROR");
   EXPECT_EQ(message_type_name(999), "message 999");

@@ -37,7 +37,7 @@ void expect_bad(const Error& e) { EXPECT_EQ(e.err, EBADMSG) << e.message(); }
 
 // ---- Golden bytes ---------------------------------------------------------
 
-TEST(BuildVethAdd, GoldenBytes) {
+TEST(NetlinkBuildVethAdd, GoldenBytes) {
   VethSpec spec{.name = "st1",
                 .peer_name = "eth0",
                 .peer_netns_fd = 5,
@@ -78,7 +78,7 @@ TEST(BuildVethAdd, GoldenBytes) {
   EXPECT_EQ(build_veth_add(spec), want);
 }
 
-TEST(BuildVethAdd, LeavesOutWhatIsUnset) {
+TEST(NetlinkBuildVethAdd, LeavesOutWhatIsUnset) {
   Message want = bytes({
       0x58, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01, 0x06, 0, 0, 0, 0, 0, 0, 0, 0,  // nlmsghdr, len 88
       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                          // ifinfomsg
@@ -93,7 +93,7 @@ TEST(BuildVethAdd, LeavesOutWhatIsUnset) {
   EXPECT_EQ(build_veth_add(VethSpec{.name = "a", .peer_name = "b"}), want);
 }
 
-TEST(BuildLinkChange, CarriesOnlyTheRequestedChanges) {
+TEST(NetlinkBuildLinkChange, CarriesOnlyTheRequestedChanges) {
   Message m = build_link_change(LinkChange{.index = 7, .up = true, .mtu = 9000});
   EXPECT_EQ(header(m).nlmsg_type, RTM_SETLINK);
   EXPECT_EQ(header(m).nlmsg_flags, NLM_F_REQUEST);
@@ -111,7 +111,7 @@ TEST(BuildLinkChange, CarriesOnlyTheRequestedChanges) {
   EXPECT_EQ(none.ifi_change, 0u);
 }
 
-TEST(BuildDumps, UseStrictFilterHeaders) {
+TEST(NetlinkBuildDumps, UseStrictFilterHeaders) {
   Message link = build_link_dump();
   EXPECT_EQ(header(link).nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
   EXPECT_EQ(family_header<ifinfomsg>(link).ifi_index, 0);
@@ -145,7 +145,7 @@ TEST(BuildDumps, UseStrictFilterHeaders) {
   EXPECT_EQ(Message(neigh.end() - 8, neigh.end()), want_neigh);
 }
 
-TEST(BuildRoute, DeleteMatchesAnyScopeAndProtocolAndDropsMetrics) {
+TEST(NetlinkBuildRoute, DeleteMatchesAnyScopeAndProtocolAndDropsMetrics) {
   Route r{.dst = prefix("10.0.0.5/32"), .oif = 3, .scope = RT_SCOPE_LINK, .protocol = RTPROT_STATIC, .mtu = 1400};
   Message del = build_route_del(r);
   EXPECT_EQ(header(del).nlmsg_type, RTM_DELROUTE);
@@ -158,7 +158,7 @@ TEST(BuildRoute, DeleteMatchesAnyScopeAndProtocolAndDropsMetrics) {
   EXPECT_EQ(parsed->oif, 3);
 }
 
-TEST(BuildRequests, SemanticFlags) {
+TEST(NetlinkBuildRequests, SemanticFlags) {
   Address a{.ifindex = 2, .prefix = prefix("10.0.0.5/24")};
   EXPECT_EQ(header(build_addr_add(a, false)).nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
   EXPECT_EQ(header(build_addr_add(a, true)).nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE);
@@ -173,7 +173,7 @@ TEST(BuildRequests, SemanticFlags) {
 
 // ---- Round trips ----------------------------------------------------------
 
-TEST(RoundTrip, VethAddParsesAsALink) {
+TEST(NetlinkRoundTrip, VethAddParsesAsALink) {
   auto l = parse_link(build_veth_add(
       VethSpec{.name = "st4a1", .peer_name = "eth0", .mtu = 1400, .mac = Mac{0x0a, 1, 2, 3, 4, 5}}));
   ASSERT_TRUE(l) << l.error().message();
@@ -183,7 +183,7 @@ TEST(RoundTrip, VethAddParsesAsALink) {
   EXPECT_EQ(mac_str(l->mac), "0a:01:02:03:04:05");
 }
 
-TEST(RoundTrip, LinkChange) {
+TEST(NetlinkRoundTrip, LinkChange) {
   Message m = build_link_change(
       LinkChange{.index = 12, .up = true, .mtu = 1450, .mac = Mac{2, 0, 0, 0, 0, 9}, .name = "eth0"});
   // A change request is an RTM_SETLINK; parse it as the RTM_NEWLINK it mirrors.
@@ -198,7 +198,7 @@ TEST(RoundTrip, LinkChange) {
   EXPECT_EQ(l->kind, "");
 }
 
-TEST(RoundTrip, KernelStyleLinkReply) {
+TEST(NetlinkRoundTrip, KernelStyleLinkReply) {
   detail::Builder b(RTM_NEWLINK, 0);
   auto& ifi = b.append<ifinfomsg>();
   ifi.ifi_index = 3;
@@ -222,7 +222,7 @@ TEST(RoundTrip, KernelStyleLinkReply) {
   EXPECT_TRUE(l->up());
 }
 
-TEST(RoundTrip, Addresses) {
+TEST(NetlinkRoundTrip, Addresses) {
   for (Address a : {Address{.ifindex = 4, .prefix = prefix("10.244.1.5/24"), .flags = IFA_F_PERMANENT},
                     Address{.ifindex = 4, .prefix = prefix("fd00::5/128"), .flags = IFA_F_NODAD | IFA_F_NOPREFIXROUTE},
                     Address{.ifindex = 9, .prefix = prefix("fe80::1/64"), .scope = RT_SCOPE_LINK}}) {
@@ -254,7 +254,7 @@ void expect_same_route(const Route& got, const Route& want) {
   EXPECT_EQ(got.mtu, want.mtu);
 }
 
-TEST(RoundTrip, Routes) {
+TEST(NetlinkRoundTrip, Routes) {
   const Route routes[] = {
       Route{.dst = prefix("10.244.1.5/32"), .oif = 7, .scope = RT_SCOPE_LINK},
       Route{.dst = prefix("0.0.0.0/0"),
@@ -275,7 +275,7 @@ TEST(RoundTrip, Routes) {
   }
 }
 
-TEST(RoundTrip, Neighbours) {
+TEST(NetlinkRoundTrip, Neighbours) {
   for (Neighbor n : {Neighbor{.ifindex = 3, .dst = ip("169.254.1.1"), .lladdr = Mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}},
                      Neighbor{.ifindex = 3, .dst = ip("fe80::1"), .lladdr = Mac{2, 1, 2, 3, 4, 5}, .flags = NTF_ROUTER},
                      Neighbor{.ifindex = 5, .dst = ip("10.0.0.9"), .state = NUD_NOARP}}) {
@@ -291,7 +291,7 @@ TEST(RoundTrip, Neighbours) {
 
 // ---- Malformed input ------------------------------------------------------
 
-TEST(Parse, TruncatedMessagesAreEbadmsg) {
+TEST(NetlinkParse, TruncatedMessagesAreEbadmsg) {
   Message m = build_veth_add(VethSpec{.name = "st4a1", .peer_name = "eth0", .mtu = 1400});
   // Cut short without fixing nlmsg_len: the header claims more than there is.
   Message cut(m.begin(), m.end() - 4);
@@ -316,7 +316,7 @@ TEST(Parse, TruncatedMessagesAreEbadmsg) {
   }
 }
 
-TEST(Parse, AttributeWithAWrongLengthIsEbadmsg) {
+TEST(NetlinkParse, AttributeWithAWrongLengthIsEbadmsg) {
   {
     detail::Builder b(RTM_NEWLINK, 0);
     b.append<ifinfomsg>();
@@ -369,7 +369,7 @@ TEST(Parse, AttributeWithAWrongLengthIsEbadmsg) {
   }
 }
 
-TEST(Parse, NestedAttributesAreCheckedToo) {
+TEST(NetlinkParse, NestedAttributesAreCheckedToo) {
   detail::Builder b(RTM_NEWROUTE, 0);
   auto& rtm = b.append<rtmsg>();
   rtm.rtm_family = AF_INET;
@@ -380,7 +380,7 @@ TEST(Parse, NestedAttributesAreCheckedToo) {
   expect_bad(parse_route(std::move(b).finish()).error());
 }
 
-TEST(Parse, UnknownAttributesAreSkipped) {
+TEST(NetlinkParse, UnknownAttributesAreSkipped) {
   detail::Builder b(RTM_NEWLINK, 0);
   b.append<ifinfomsg>().ifi_index = 5;
   b.put_u32(999, 1);
@@ -407,7 +407,7 @@ TEST(Parse, UnknownAttributesAreSkipped) {
   EXPECT_EQ(route->dst, prefix("0.0.0.0/0"));
 }
 
-TEST(Parse, NonEthernetHardwareAddressesAreNotMacs) {
+TEST(NetlinkParse, NonEthernetHardwareAddressesAreNotMacs) {
   detail::Builder b(RTM_NEWLINK, 0);
   b.append<ifinfomsg>();
   b.put_ip(IFLA_ADDRESS, ip("0.0.0.0"));  // ipip's 4-byte "hardware" address
@@ -416,7 +416,7 @@ TEST(Parse, NonEthernetHardwareAddressesAreNotMacs) {
   EXPECT_EQ(l->mac, Mac{});
 }
 
-TEST(Parse, WrongMessageTypeOrFamily) {
+TEST(NetlinkParse, WrongMessageTypeOrFamily) {
   expect_bad(parse_link(build_addr_add(Address{.ifindex = 1, .prefix = prefix("10.0.0.1/8")}, false)).error());
   expect_bad(parse_route(build_link_dump()).error());
   detail::Builder b(RTM_NEWNEIGH, 0);
