@@ -117,8 +117,11 @@ task_pid() { cenv_ctr "$T" task ls | awk -v id="$1" '$1 == id { print $2 }'; }
 # The host side interface of an attachment: the result's interface with no sandbox.
 host_ifname() { jq -r '[.interfaces[] | select((.sandbox // "") == "")][0].name // empty' <<<"$1"; }
 
-ip_files() { # the files in the IPAM dataDir that are not host-local/strand-ipam bookkeeping
-  find "$T/ipam-$1" -type f ! -name lock ! -name 'last_reserved_ip.*' 2>/dev/null | sort
+# The files in the IPAM dataDir that record an allocation: all but the bookkeeping of
+# host-local (lock, last_reserved_ip.N) and strand-ipam's spare/ (released files it recycles,
+# see cni/ipam/store.h).
+ip_files() {
+  find "$T/ipam-$1" -type f ! -name lock ! -name 'last_reserved_ip.*' ! -path '*/spare/*' 2>/dev/null | sort
 }
 
 node_veths() { ip -o link show type veth | awk -F': ' '{ print $2 }' | cut -d@ -f1 | grep -v "^${prefix}up$" || true; }

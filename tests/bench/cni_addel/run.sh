@@ -75,7 +75,9 @@ if [ -n "$inner" ]; then
     n=$(ip -n "$ns_prefix$i" -o link show | grep -vc ': lo:' || true)
     [ "$n" -eq 0 ] || die "pod netns $ns_prefix$i still has links: $(ip -n "$ns_prefix$i" -o link show)"
   done
-  left=$(find "$T"/ipam-* -type f ! -name lock ! -name 'last_reserved_ip.*' 2>/dev/null || true)
+  # Bookkeeping aside (host-local's lock and last_reserved_ip.N, strand-ipam's spare/ of
+  # released files it recycles), a file in a dataDir is an allocation.
+  left=$(find "$T"/ipam-* -type f ! -name lock ! -name 'last_reserved_ip.*' ! -path '*/spare/*' 2>/dev/null || true)
   [ -z "$left" ] || die "allocations left in the IPAM dataDirs: $left"
   left=$(find "$T"/state-* -type f -name '*.json' 2>/dev/null || true)
   [ -z "$left" ] || die "endpoint records left: $left"
