@@ -72,6 +72,8 @@ enum class Code : int {
   kTryAgainLater = 11,
   kPluginNotAvailable = 50,   // STATUS: cannot ADD now
   kLimitedConnectivity = 51,  // STATUS: existing attachments degraded too
+  // Plugin-specific (100 and up, as the spec reserves them):
+  kStateMismatch = 110,       // CHECK: the live state differs from prevResult (100: netlink, cni/error_json.h)
   kInternal = 999,            // plugin-specific (>= 100); used for unexpected failures
 };
 

@@ -37,19 +37,20 @@ void append_field(std::string& out, std::string_view key, std::string_view value
 }  // namespace
 
 void init(const std::string& name, const std::string& file, const std::string& level) {
-  std::shared_ptr<spdlog::logger> logger;
+  spdlog::sink_ptr sink;
   if (!file.empty()) {
     try {
-      logger = spdlog::basic_logger_mt(name + "-file", file, false);
+      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false);
     } catch (const spdlog::spdlog_ex&) {
-      logger.reset();  // unwritable log file: fall back to stderr, never fail the caller
+      sink.reset();  // unwritable log file: fall back to stderr, never fail the caller
     }
   }
-  if (!logger) logger = spdlog::stderr_logger_mt(name + "-stderr");
+  if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %l " + name + "[%P] %v");
   logger->set_level(spdlog::level::from_str(level.empty() ? "info" : level));
   logger->flush_on(spdlog::level::warn);
-  spdlog::set_default_logger(logger);
+  spdlog::set_default_logger(std::move(logger));
 }
 
 void set_context(std::initializer_list<Field> fields) {

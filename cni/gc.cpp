@@ -1,0 +1,49 @@
+// GC: every endpoint of this network whose attachment is not in
+// cni.dev/valid-attachments is released like a DEL (agent, veth, addresses,
+// record), then the IPAM collects what it holds beyond that. Carries on past
+// errors and reports the first.
+#include <algorithm>
+
+#include "cni/ipam/ipam.h"
+#include "cni/error_json.h"
+#include "cni/plugin.h"
+#include "cni/release.h"
+#include "common/endpoint_record.h"
+#include "common/log.h"
+
+namespace strand::cni {
+
+CniStatus cmd_gc(const Env& env, const NetConf& conf) {
+  std::vector<Attachment> valid = conf.valid_attachments;
+  std::sort(valid.begin(), valid.end());
+  auto host = netlink::Socket::open();
+  if (!host) return std::unexpected(to_cni_error(host.error(), "open netlink socket"));
+  auto ipam = ipam::make_ipam(conf.raw);
+  if (!ipam) return std::unexpected(ipam.error());
+
+  std::optional<CniError> first;
+  EndpointStore store(conf.state_dir);
+  auto records = store.list();
+  if (!records) {
+    first = to_cni_error(records.error(), "list endpoint records");
+  } else {
+    for (const auto& rec : *records) {
+      if (!rec.network.empty() && rec.network != conf.name) continue;
+      Attachment a{rec.container_id, rec.ifname};
+      if (std::binary_search(valid.begin(), valid.end(), a)) continue;
+      ipam::Request req{rec.container_id, rec.ifname, rec.netns, "", env.path_raw, conf.raw};
+      if (auto st = release_attachment(conf, *host, **ipam, req); !st) {
+        log::warn("gc release failed", {{"container", rec.container_id}, {"ifname", rec.ifname}, {"error", st.error().msg}});
+        if (!first) first = st.error();
+        continue;
+      }
+      log::info("gc released", {{"container", rec.container_id}, {"ifname", rec.ifname}});
+    }
+  }
+  ipam::Request req{"", "", "", "", env.path_raw, conf.raw};
+  if (auto st = (*ipam)->gc(req, conf.valid_attachments); !st && !first) first = st.error();
+  if (first) return std::unexpected(*first);
+  return {};
+}
+
+}  // namespace strand::cni

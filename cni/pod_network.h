@@ -1,0 +1,56 @@
+#pragma once
+// The pod's network in the kernel: a veth whose peer is created directly in the
+// pod netns, the pod's /32 and /128 with a link-local gateway and a permanent
+// neighbour for it, and host routes to the pod. Setup registers an undo step
+// for everything it creates.
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/ip.h"
+#include "common/netns.h"
+#include "common/rollback.h"
+#include "netlink/socket.h"
+#include "netlink/types.h"
+
+namespace strand::cni {
+
+// The gateway every pod routes through: link-local, answered by a permanent
+// neighbour entry pointing at the host veth, so a pod never ARPs for it.
+[[nodiscard]] const IpAddr& gateway_v4();
+[[nodiscard]] const IpAddr& gateway_v6();
+[[nodiscard]] const IpAddr& gateway_for(int family);
+
+struct PodNetSpec {
+  std::string ifname;                 // inside the pod (CNI_IFNAME)
+  std::string host_ifname;            // on the host (cni/names.h)
+  uint32_t mtu = 1500;
+  std::vector<IpAddr> ips;            // the pod's addresses, one per family at most
+  std::vector<IpPrefix> extra_routes; // from IPAM: destinations routed via the gateway
+};
+
+struct PodNetInfo {
+  int host_ifindex = 0;
+  int pod_ifindex = 0;
+  netlink::Mac host_mac{};
+  netlink::Mac pod_mac{};
+};
+
+// host: a socket in the node's netns; pod: a socket opened in the pod's netns;
+// pod_ns: that netns (its fd is handed to the kernel for the veth peer).
+[[nodiscard]] strand::Result<PodNetInfo> setup_pod_network(netlink::Socket& host, netlink::Socket& pod, const Netns& pod_ns,
+                                                   const PodNetSpec& spec, Rollback& rollback);
+
+// Deletes the host veth (the pod end and every route through it go with it).
+// Success when it is already gone.
+[[nodiscard]] Status teardown_pod_network(netlink::Socket& host, const std::string& host_ifname);
+
+// Compares the live state with `spec`: the error's context names what differs.
+[[nodiscard]] strand::Result<PodNetInfo> check_pod_network(netlink::Socket& host, netlink::Socket& pod, const PodNetSpec& spec);
+
+// Turns on IPv4/IPv6 forwarding in the calling thread's netns when it is off.
+[[nodiscard]] Status ensure_forwarding(bool v4, bool v6);
+// Whether forwarding is on for every family given.
+[[nodiscard]] bool forwarding_enabled(bool v4, bool v6);
+
+}  // namespace strand::cni

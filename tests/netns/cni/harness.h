@@ -1,0 +1,78 @@
+#pragma once
+// Test harness for the plugin: namespaces owned by the test (a "node" and its
+// pods), the plugin binary run as a runtime runs it, and leak checks.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cni/exec.h"
+
+namespace strand::test {
+
+// Directory of build/bin, from STRAND_BIN or next to the test binary.
+std::string bin_dir();
+
+// A named netns (/run/netns/<name>) removed on destruction.
+class TestNetns {
+ public:
+  explicit TestNetns(std::string name);
+  ~TestNetns();
+  TestNetns(const TestNetns&) = delete;
+  TestNetns& operator=(const TestNetns&) = delete;
+  const std::string& name() const { return name_; }
+  std::string path() const { return "/run/netns/" + name_; }
+  void remove();
+
+ private:
+  std::string name_;
+  bool live_ = false;
+};
+
+// Runs a shell command inside a netns (ip netns exec); returns exit code, output.
+int ns_exec(const std::string& ns, const std::string& cmd, std::string* out = nullptr);
+// Removes every netns whose name starts with prefix (leftovers of a crashed run).
+void sweep_netns(const std::string& prefix);
+
+struct PluginCall {
+  std::string command;
+  std::string container_id;
+  std::string netns;
+  std::string ifname = "eth0";
+  std::string args;
+  std::string path;  // CNI_PATH; default: bin_dir():/usr/lib/cni
+  std::map<std::string, std::string> extra_env;
+};
+
+struct PluginOutput {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  nlohmann::json json;  // parsed stdout, null when empty/not JSON
+};
+
+// Runs `plugin` (a file in bin_dir()) with `conf` on stdin, inside netns `node`.
+PluginOutput run_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,
+                        const std::string& plugin = "strand");
+
+// A per-test directory under /tmp, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Links in a netns other than lo (names).
+std::vector<std::string> links_in(const std::string& ns);
+// Files in a directory (names), empty when missing.
+std::vector<std::string> files_in(const std::string& dir);
+
+}  // namespace strand::test
