@@ -70,7 +70,7 @@ std::string describe(const Attachment& a) { return "container " + a.container_id
 // (a dense range after wrapping) one directory listing answers the rest.
 constexpr int kProbesBeforeListing = 8;
 
-strand::Result<std::optional<IpAddr>> free_address(const Store& store, const HostIpamConf& conf, size_t set) {
+strand::Result<std::optional<IpAddr>> free_address(Store& store, const HostIpamConf& conf, size_t set) {
   int probes = 0;
   std::optional<std::set<IpAddr>> listed;
   return find_free(conf.range_sets[set], store.last_reserved(set), [&](const IpAddr& ip) -> strand::Result<bool> {
@@ -225,10 +225,9 @@ CniStatus HostIpam::del(const Request& req) {
   for (const auto& ip : held->per_set) {
     if (ip) ips.push_back(*ip);
   }
+  // holdings() read each owner under this lock: no need to read it again. The
+  // index goes last, once every address is gone, so a failed DEL can be retried.
   for (const IpAddr& ip : ips) {
-    // The index goes last and only when every address is gone, so a failed
-    // DEL can be retried.
-    // holdings() read each owner under this lock: no need to read it again.
     if (auto r = store->remove(ip); !r) return io_fail("cannot release " + ip.str(), r.error());
   }
   if (auto r = store->remove_index(who); !r) return io_fail("cannot remove the index of " + describe(who), r.error());
@@ -302,7 +301,7 @@ CniStatus HostIpam::gc(const Request& req, const std::vector<Attachment>& valid)
       if (auto rm = store->remove_index(a); !rm) note(io_fail("cannot remove the index of " + describe(a), rm.error()));
     }
   }
-  if (auto rm = store->remove_leftovers(); !rm) note(io_fail("cannot remove temporary files", rm.error()));
+  if (auto rm = store->tidy(); !rm) note(io_fail("cannot remove temporary files", rm.error()));
 
   if (first) return std::unexpected(*first);
   return {};

@@ -14,6 +14,9 @@
 //   check   code 3 when the attachment holds no address.
 //   gc      releases every address whose holder is not in `valid`.
 //   status  code 50 when a range set has no free address.
+// An attachment strand allocated has an index, so ADD and DEL read only its own
+// files; DEL and CHECK of one without an index (host-local allocated it, or it
+// is gone) read every address file.
 // Configuration errors are code 7, bad CNI_CONTAINERID/CNI_IFNAME code 4, file
 // system errors code 5, an exhausted range set on ADD code 11.
 #include "cni/ipam/ipam.h"

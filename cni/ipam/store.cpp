@@ -19,6 +19,9 @@ constexpr const char* kLastPrefix = "last_reserved_ip.";
 // Where a file is written before it is linked in when O_TMPFILE is missing.
 // Only ever touched under the lock, so one fixed name per directory is enough.
 constexpr const char* kTmpName = ".strand-tmp";
+// Released files wait here to be rewritten and renamed into place by a later
+// ADD: on ext4, allocating and freeing inodes costs far more than renaming.
+constexpr const char* kSpareDir = "spare";
 constexpr size_t kMaxFile = 64 * 1024;
 
 std::string_view trim(std::string_view s) {
@@ -69,11 +72,12 @@ Status write_file_at(int dirfd, const std::string& name, std::string_view data, 
   return written;
 }
 
-// Rewrites dirfd/name in place (no new inode, no freed block): for the
-// round-robin hint, where a torn write only costs fairness.
-Status overwrite_at(int dirfd, const std::string& name, std::string_view data, const std::string& where) {
+// Rewrites dirfd/name in place: no new inode and no freed block. Used for the
+// round-robin hint (a torn write only costs fairness) and for spare files
+// (nobody reads them until they are renamed into place).
+Status overwrite_at(int dirfd, const std::string& name, std::string_view data, bool create, const std::string& where) {
   const std::string file = where + "/" + name;
-  UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644));
   if (!fd) return fail_errno("open", file);
   ssize_t n = ::pwrite(fd.get(), data.data(), data.size(), 0);
   if (n != static_cast<ssize_t>(data.size())) return fail(n < 0 ? "pwrite" : "pwrite (short)", n < 0 ? errno : EIO, file);
@@ -87,6 +91,11 @@ std::string parent_of(const std::string& name) {
 }
 
 std::string tmp_in(const std::string& parent) { return parent == "." ? kTmpName : parent + "/" + kTmpName; }
+
+std::string base_of(const std::string& name) {
+  size_t slash = name.rfind('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
+}
 
 Status unlink_at(int dirfd, const std::string& name, const std::string& where) {
   if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) return fail_errno("unlink", where + "/" + name);
@@ -149,13 +158,35 @@ strand::Result<Store> Store::open(const std::string& data_dir, const std::string
     dir = UniqueFd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
   if (!dir) return fail_errno("open", path);
-  if (create && ::mkdirat(dir.get(), kIndexDir, 0755) != 0 && errno != EEXIST) {
-    return fail_errno("mkdir", path + "/" + kIndexDir);
-  }
-  return Store(std::move(path), std::move(dir));
+  return Store(std::move(path), std::move(dir), create);
 }
 
 Status Store::publish(const std::string& name, std::string_view content, bool replace) {
+  auto done = publish_once(name, content, replace);
+  const std::string parent = parent_of(name);
+  if (done || done.error().err != ENOENT || parent == ".") return done;
+  // The subdirectory is made when first needed.
+  if (::mkdirat(dir_.get(), parent.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("mkdir", path_ + "/" + parent);
+  return publish_once(name, content, replace);
+}
+
+Status Store::publish_once(const std::string& name, std::string_view content, bool replace) {
+  while (pool_) {
+    auto spare = take_spare();
+    if (!spare) return std::unexpected(spare.error());
+    if (!*spare) break;
+    const std::string from = std::string(kSpareDir) + "/" + **spare;
+    if (auto w = overwrite_at(dir_.get(), from, content, /*create=*/false, path_); !w) {
+      int err = w.error().err;
+      if (err == ENOENT || err == EISDIR || err == ELOOP) continue;  // not a usable spare: try another
+      return w;
+    }
+    if (::renameat2(dir_.get(), from.c_str(), dir_.get(), name.c_str(), replace ? 0 : RENAME_NOREPLACE) == 0) return {};
+    int err = errno;
+    spares_->push_back(**spare);  // still a spare, whatever it now holds
+    if (err != EINVAL) return fail("rename", err, path_ + "/" + name);
+    pool_ = false;  // no renameat2 flags on this file system
+  }
   if (!tmpfile_) return publish_named(name, content, replace);
   const std::string parent = parent_of(name);
   UniqueFd fd(::openat(dir_.get(), parent.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
@@ -207,6 +238,48 @@ Status Store::publish_named(const std::string& name, std::string_view content, b
   return unlink_at(dir_.get(), tmp, path_);
 }
 
+strand::Result<std::optional<std::string>> Store::take_spare() {
+  if (!spares_) {
+    // One getdents call: a few names are all an ADD needs.
+    spares_.emplace();
+    UniqueFd fd(::openat(dir_.get(), kSpareDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd && errno != ENOENT) return fail_errno("open", path_ + "/" + kSpareDir);
+    if (fd) {
+      alignas(dirent64) char buf[4096];
+      ssize_t n = ::getdents64(fd.get(), buf, sizeof(buf));
+      if (n < 0) return fail_errno("getdents64", path_ + "/" + kSpareDir);
+      for (ssize_t off = 0; off < n;) {
+        const auto* e = reinterpret_cast<const dirent64*>(buf + off);
+        std::string_view name = e->d_name;
+        bool file = e->d_type == DT_REG || e->d_type == DT_UNKNOWN;
+        if (file && name != "." && name != "..") spares_->emplace_back(name);
+        off += e->d_reclen;
+      }
+    }
+  }
+  if (spares_->empty()) return std::nullopt;
+  std::string name = std::move(spares_->back());
+  spares_->pop_back();
+  return name;
+}
+
+Status Store::retire(const std::string& name, char kind) {
+  if (pool_) {
+    const std::string to = std::string(kSpareDir) + "/" + kind + base_of(name);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (::renameat2(dir_.get(), name.c_str(), dir_.get(), to.c_str(), RENAME_NOREPLACE) == 0) {
+        if (spares_) spares_->push_back(base_of(to));
+        return {};
+      }
+      if (errno == EINVAL) pool_ = false;
+      // ENOENT: the file is gone, or there is no spare directory yet.
+      if (errno != ENOENT || attempt > 0) break;
+      if (::mkdirat(dir_.get(), kSpareDir, 0755) != 0 && errno != EEXIST) break;
+    }
+  }
+  return unlink_at(dir_.get(), name, path_);  // EEXIST (a spare of that name) and the rest
+}
+
 strand::Result<Store::Lock> Store::lock() const {
   UniqueFd fd(::openat(dir_.get(), kLockName, O_RDONLY | O_CREAT | O_CLOEXEC, 0644));
   if (!fd) return fail_errno("open", path_ + "/" + kLockName);
@@ -242,7 +315,7 @@ strand::Result<bool> Store::release(const IpAddr& ip, const Attachment& who) {
   return true;
 }
 
-Status Store::remove(const IpAddr& ip) { return unlink_at(dir_.get(), ip.str(), path_); }
+Status Store::remove(const IpAddr& ip) { return retire(ip.str(), 'a'); }
 
 strand::Result<std::vector<Store::Reservation>> Store::reservations() const {
   auto names = list_dir(dir_.get(), path_);
@@ -271,16 +344,33 @@ strand::Result<std::vector<IpAddr>> Store::allocated() const {
   return out;
 }
 
-std::optional<IpAddr> Store::last_reserved(size_t set) const {
-  auto content = read_at(dir_.get(), kLastPrefix + std::to_string(set), path_);
-  if (!content || !*content) return std::nullopt;
-  auto ip = IpAddr::parse(trim(**content));
+std::optional<IpAddr> Store::last_reserved(size_t set) {
+  UniqueFd fd(::openat(dir_.get(), (kLastPrefix + std::to_string(set)).c_str(),
+                       (writable_ ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return std::nullopt;
+  char buf[64];
+  ssize_t n = ::pread(fd.get(), buf, sizeof(buf), 0);
+  if (n < 0) return std::nullopt;
+  if (writable_) hints_[set] = Hint{std::move(fd), static_cast<size_t>(n)};
+  auto ip = IpAddr::parse(trim(std::string_view(buf, static_cast<size_t>(n))));
   if (!ip) return std::nullopt;
   return *ip;
 }
 
 Status Store::set_last_reserved(size_t set, const IpAddr& ip) {
-  return overwrite_at(dir_.get(), kLastPrefix + std::to_string(set), ip.str(), path_);
+  const std::string text = ip.str();
+  auto it = hints_.find(set);
+  if (it == hints_.end()) {
+    return overwrite_at(dir_.get(), kLastPrefix + std::to_string(set), text, /*create=*/true, path_);
+  }
+  const std::string file = path_ + "/" + kLastPrefix + std::to_string(set);
+  Hint& h = it->second;
+  ssize_t n = ::pwrite(h.fd.get(), text.data(), text.size(), 0);
+  if (n != static_cast<ssize_t>(text.size())) return fail(n < 0 ? "pwrite" : "pwrite (short)", n < 0 ? errno : EIO, file);
+  // A shorter address than the one read leaves its tail to cut.
+  if (text.size() < h.size && ::ftruncate(h.fd.get(), static_cast<off_t>(text.size())) != 0) return fail_errno("ftruncate", file);
+  h.size = text.size();
+  return {};
 }
 
 strand::Result<std::optional<std::vector<IpAddr>>> Store::read_index(const Attachment& a) const {
@@ -303,9 +393,7 @@ Status Store::write_index(const Attachment& a, std::span<const IpAddr> ips) {
   return publish(std::string(kIndexDir) + "/" + index_name(a), text, /*replace=*/true);
 }
 
-Status Store::remove_index(const Attachment& a) {
-  return unlink_at(dir_.get(), std::string(kIndexDir) + "/" + index_name(a), path_);
-}
+Status Store::remove_index(const Attachment& a) { return retire(std::string(kIndexDir) + "/" + index_name(a), 'i'); }
 
 strand::Result<std::vector<Attachment>> Store::indexed() const {
   std::vector<Attachment> out;
@@ -320,9 +408,19 @@ strand::Result<std::vector<Attachment>> Store::indexed() const {
   return out;
 }
 
-Status Store::remove_leftovers() {
+Status Store::tidy() {
   if (auto u = unlink_at(dir_.get(), kTmpName, path_); !u) return u;
-  return unlink_at(dir_.get(), tmp_in(kIndexDir), path_);
+  if (auto u = unlink_at(dir_.get(), tmp_in(kIndexDir), path_); !u) return u;
+  UniqueFd spare(::openat(dir_.get(), kSpareDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!spare && errno == ENOENT) return {};
+  if (!spare) return fail_errno("open", path_ + "/" + kSpareDir);
+  auto names = list_dir(spare.get(), path_ + "/" + kSpareDir);
+  if (!names) return std::unexpected(names.error());
+  for (const auto& [name, type] : *names) {
+    if (auto u = unlink_at(spare.get(), name, path_ + "/" + kSpareDir); !u) return u;
+  }
+  spares_.reset();
+  return {};
 }
 
 }  // namespace strand::cni::ipam

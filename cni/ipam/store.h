@@ -7,15 +7,23 @@
 // and one index per attachment, strand's own, so that ADD and DEL need not read
 // every address file to find an attachment's addresses:
 //   <dir>/by-attachment/<container id>:<ifname>   its addresses, one per line
+//   <dir>/spare/                released files kept for reuse (below)
 // where <dir> is <data_dir>/<network>.
 //
+// Released files are not unlinked but moved to <dir>/spare/, and new ones are
+// made by rewriting a spare and renaming it into place: on ext4 allocating and
+// freeing inodes costs far more (and far less predictably) than renaming. The
+// spares never outnumber the most files the directory held at once; GC frees them.
+//
 // Crash consistency (kill -9 at any point):
-// - Every file with content appears complete or not at all: it is written as an
-//   unnamed O_TMPFILE and then linked in (link fails with EEXIST, so no two
-//   writers ever own an address file) or renamed over (the index). A crash
-//   leaves nothing behind. Where O_TMPFILE is missing the file is written under
-//   a fixed temporary name first; a crash leaves at most that file, which owns
-//   nothing and is replaced by the next write (or removed by GC).
+// - Every file with content appears complete or not at all: it is written
+//   first (a spare rewritten in place, else an unnamed O_TMPFILE), then
+//   renamed or linked in. Address files arrive with RENAME_NOREPLACE or link,
+//   which fail with EEXIST, so no two writers ever own an address; the index
+//   is renamed over. A crash leaves at most a spare with any content. Where
+//   neither works the file is written under a fixed temporary name first; a
+//   crash leaves at most that file, which owns nothing and is replaced by the
+//   next write (or removed by GC).
 // - The index is written before its address files are created and removed
 //   after they are, so every address file an attachment holds is in its index.
 //   The index may name addresses the attachment does not hold (a crash between
@@ -23,9 +31,7 @@
 // - Files other writers leave are understood: host-local's old one-line format
 //   (container id only) and empty or partial files (an O_EXCL writer killed
 //   before writing), which belong to nobody and are released by GC.
-//
-// Cost: the common ADD is ~20 system calls and creates no named inode (on ext4
-// creating a named file costs far more than linking an O_TMPFILE).
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,8 +64,8 @@ struct Owner {
 
 class Store {
  public:
-  // Opens <data_dir>/<network>/; with `create`, makes it (and the index
-  // directory) when missing, else a missing directory fails with ENOENT.
+  // Opens <data_dir>/<network>/; with `create`, makes it when missing and
+  // allows writing, else a missing directory fails with ENOENT.
   [[nodiscard]] static strand::Result<Store> open(const std::string& data_dir, const std::string& network, bool create);
 
   // Holds the exclusive flock on <dir>/lock while alive.
@@ -93,7 +99,8 @@ class Store {
   [[nodiscard]] strand::Result<std::vector<Reservation>> reservations() const;
 
   // Round-robin hint of range set `set`; nullopt when absent or unreadable.
-  [[nodiscard]] std::optional<IpAddr> last_reserved(size_t set) const;
+  // A writable store keeps the file open for set_last_reserved.
+  [[nodiscard]] std::optional<IpAddr> last_reserved(size_t set);
   [[nodiscard]] Status set_last_reserved(size_t set, const IpAddr& ip);
 
   // The attachment's index: nullopt when it has none. Lines that are not
@@ -104,24 +111,41 @@ class Store {
   // Success when absent.
   [[nodiscard]] Status remove_index(const Attachment& a);
   [[nodiscard]] strand::Result<std::vector<Attachment>> indexed() const;
-  // Removes temporary files a killed writer left (GC).
-  [[nodiscard]] Status remove_leftovers();
+  // GC: removes the temporary files a killed writer left and frees the spares.
+  [[nodiscard]] Status tidy();
 
   [[nodiscard]] const std::string& path() const { return path_; }
-  // Writes through a named temporary file instead of O_TMPFILE (what happens
-  // on file systems without O_TMPFILE); tests use it to cover that path.
+  // Fallbacks taken on file systems without renameat2 flags or O_TMPFILE;
+  // tests use them to cover those paths.
+  void disable_pool() { pool_ = false; }
   void disable_tmpfile() { tmpfile_ = false; }
 
  private:
-  Store(std::string path, UniqueFd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+  Store(std::string path, UniqueFd dir, bool writable)
+      : path_(std::move(path)), dir_(std::move(dir)), writable_(writable) {}
   // Makes `name` (relative to the directory; "by-attachment/x" too) hold
   // exactly `content`, atomically: EEXIST when it exists unless `replace`.
   [[nodiscard]] Status publish(const std::string& name, std::string_view content, bool replace);
+  [[nodiscard]] Status publish_once(const std::string& name, std::string_view content, bool replace);
   [[nodiscard]] Status publish_named(const std::string& name, std::string_view content, bool replace);
+  // A spare file's name in spare/, nullopt when there is none.
+  [[nodiscard]] strand::Result<std::optional<std::string>> take_spare();
+  // Moves a released file into spare/ (`kind` prefixes its name there) or,
+  // failing that, unlinks it. Success when it does not exist.
+  [[nodiscard]] Status retire(const std::string& name, char kind);
+
+  struct Hint {
+    UniqueFd fd;
+    size_t size = 0;  // of the content read
+  };
 
   std::string path_;
   UniqueFd dir_;
+  bool writable_ = false;
+  std::map<size_t, Hint> hints_;  // last_reserved_ip.<n> kept open between read and write
+  bool pool_ = true;
   bool tmpfile_ = true;
+  std::optional<std::vector<std::string>> spares_;  // listed once per Store, under the lock
 };
 
 }  // namespace strand::cni::ipam

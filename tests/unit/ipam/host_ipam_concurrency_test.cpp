@@ -177,7 +177,7 @@ TEST(HostIpamConcurrency, KillNineLeavesNothingDelAndGcCannotRelease) {
   for (const auto& e : std::filesystem::recursive_directory_iterator(net_dir(tmp.path()))) {
     left.insert(std::filesystem::relative(e.path(), net_dir(tmp.path())));
   }
-  EXPECT_EQ(left, (std::set<std::string>{"by-attachment", "last_reserved_ip.0", "last_reserved_ip.1", "lock"}));
+  EXPECT_EQ(left, (std::set<std::string>{"by-attachment", "last_reserved_ip.0", "last_reserved_ip.1", "lock", "spare"}));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "cni/ipam/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -62,19 +63,44 @@ TEST(Store, OpenWithoutCreateOnMissingDirIsEnoent) {
   EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/missing"));
 }
 
-// Every writing test runs with O_TMPFILE and with the named-file fallback.
-class StoreWrites : public ::testing::TestWithParam<bool> {
+// Every writing test runs with each way of making a file: rewriting a spare,
+// O_TMPFILE, and the named temporary fallback.
+enum class Mode { kSpare, kTmpfile, kNamed };
+
+class StoreWrites : public ::testing::TestWithParam<Mode> {
  protected:
   Store open(const std::string& data_dir) {
     auto s = Store::open(data_dir, "net", true);
     EXPECT_TRUE(s) << s.error().message();
-    if (!GetParam()) s->disable_tmpfile();
+    if (GetParam() == Mode::kSpare) {
+      // Spares come from released files (of another Store, listed afresh).
+      auto seed = Store::open(data_dir, "net", true);
+      const char* seeds[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"};
+      for (const char* a : seeds) EXPECT_TRUE(seed->reserve(ip(a), {"seed", "eth0"}));
+      for (const char* a : seeds) EXPECT_TRUE(seed->remove(ip(a)));
+      EXPECT_EQ(spares(data_dir), 4u);
+    } else {
+      s->disable_pool();
+    }
+    if (GetParam() == Mode::kNamed) s->disable_tmpfile();
     return std::move(*s);
+  }
+  static size_t spares(const std::string& data_dir) {
+    std::error_code ec;
+    auto it = std::filesystem::directory_iterator(data_dir + "/net/spare", ec);
+    return ec ? 0 : static_cast<size_t>(std::distance(it, std::filesystem::directory_iterator{}));
   }
   TempDir tmp_;
 };
-INSTANTIATE_TEST_SUITE_P(Tmpfile, StoreWrites, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? "O_TMPFILE" : "NamedTemporary"; });
+INSTANTIATE_TEST_SUITE_P(Files, StoreWrites, ::testing::Values(Mode::kSpare, Mode::kTmpfile, Mode::kNamed),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Mode::kSpare: return "Spare";
+                             case Mode::kTmpfile: return "Tmpfile";
+                             case Mode::kNamed: return "NamedTemporary";
+                           }
+                           return "";
+                         });
 
 TEST_P(StoreWrites, ReserveIsExclusiveAndWritesHostLocalsFormat) {
   Store s = open(tmp_.path() + "/deep/er");
@@ -108,12 +134,67 @@ TEST_P(StoreWrites, IndexIsReplacedWhole) {
   EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/net/by-attachment/.strand-tmp"));
 }
 
+TEST_P(StoreWrites, ReleasedFilesAreSparesAndSparesBecomeFiles) {
+  Store s = open(tmp_.path());
+  const size_t before = spares(tmp_.path());
+  ASSERT_TRUE(s.reserve(ip("10.0.0.2"), {"c1", "eth0"}));
+  ASSERT_TRUE(s.write_index({"c1", "eth0"}, std::vector<IpAddr>{ip("10.0.0.2")}));
+  if (GetParam() == Mode::kSpare) {
+    EXPECT_EQ(spares(tmp_.path()), before - 2);
+  }
+  struct stat st;
+  ASSERT_EQ(::stat((tmp_.path() + "/net/10.0.0.2").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u);  // never a second link to a live file
+
+  ASSERT_TRUE(s.remove(ip("10.0.0.2")));
+  ASSERT_TRUE(s.remove_index({"c1", "eth0"}));
+  ASSERT_TRUE(s.remove(ip("10.0.0.2")));  // absent is fine
+  EXPECT_FALSE(*s.exists(ip("10.0.0.2")));
+  EXPECT_FALSE(*s.read_index({"c1", "eth0"}));
+  EXPECT_EQ(spares(tmp_.path()), GetParam() == Mode::kSpare ? before : 0u);
+
+  // A spare left with any content (a writer killed mid-rewrite) makes a
+  // correct file: shorter content leaves no tail.
+  ASSERT_TRUE(s.reserve(ip("10.0.0.3"), {"a-much-longer-container-id", "eth0"}));
+  ASSERT_TRUE(s.remove(ip("10.0.0.3")));
+  ASSERT_TRUE(s.reserve(ip("10.0.0.4"), {"c4", "eth0"}));
+  EXPECT_EQ(slurp(tmp_.path() + "/net/10.0.0.4"), "c4\r\neth0");
+}
+
+TEST_P(StoreWrites, TakenAddressKeepsItsFileAndTheSpare) {
+  Store s = open(tmp_.path());
+  ASSERT_TRUE(s.reserve(ip("10.0.0.2"), {"c1", "eth0"}));
+  const size_t before = spares(tmp_.path());
+  auto again = s.reserve(ip("10.0.0.2"), {"c2", "eth0"});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().err, EEXIST);
+  EXPECT_EQ(slurp(tmp_.path() + "/net/10.0.0.2"), "c1\r\neth0");
+  EXPECT_EQ(spares(tmp_.path()), before);
+}
+
+TEST(Store, TidyFreesSparesAndTemporaries) {
+  TempDir tmp;
+  auto s = Store::open(tmp.path(), "net", true);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->reserve(ip("10.0.0.2"), {"c1", "eth0"}));
+  ASSERT_TRUE(s->remove(ip("10.0.0.2")));
+  std::ofstream(tmp.path() + "/net/.strand-tmp");
+  ASSERT_TRUE(s->tidy());
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path() + "/net/spare"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/net/.strand-tmp"));
+  // And spares are made again afterwards.
+  ASSERT_TRUE(s->reserve(ip("10.0.0.2"), {"c1", "eth0"}));
+  ASSERT_TRUE(s->remove(ip("10.0.0.2")));
+  EXPECT_FALSE(std::filesystem::is_empty(tmp.path() + "/net/spare"));
+}
+
 TEST(Store, NamedFallbackNeverWritesThroughAStaleTemporaryLink) {
   // A writer killed between link and unlink leaves the temporary name as a
   // second link of a live address file; the next write must not change it.
   TempDir tmp;
   auto s = Store::open(tmp.path(), "net", true);
   ASSERT_TRUE(s);
+  s->disable_pool();
   s->disable_tmpfile();
   ASSERT_TRUE(s->reserve(ip("10.0.0.2"), {"c1", "eth0"}));
   const std::string dir = tmp.path() + "/net";
@@ -151,7 +232,7 @@ TEST(Store, IndexListingAndRemoval) {
   ASSERT_TRUE(s->remove_index({"c1", "eth0"}));
   ASSERT_TRUE(s->remove_index({"c1", "eth0"}));  // absent is fine
   EXPECT_FALSE(*s->read_index({"c1", "eth0"}));
-  ASSERT_TRUE(s->remove_leftovers());
+  ASSERT_TRUE(s->tidy());
   EXPECT_FALSE(std::filesystem::exists(tmp.path() + "/net/by-attachment/.strand-tmp"));
 }
 
@@ -159,6 +240,7 @@ TEST(Store, TornIndexLinesAreSkipped) {
   TempDir tmp;
   auto s = Store::open(tmp.path(), "net", true);
   ASSERT_TRUE(s);
+  std::filesystem::create_directory(tmp.path() + "/net/by-attachment");
   std::ofstream(tmp.path() + "/net/by-attachment/c1:eth0") << "10.0.0.2\n10.0.";
   EXPECT_EQ(**s->read_index({"c1", "eth0"}), std::vector<IpAddr>{ip("10.0.0.2")});
 }
