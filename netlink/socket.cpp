@@ -12,6 +12,7 @@
 #include <string>
 
 #include "netlink/messages.h"
+#include "netlink/reply.h"
 
 namespace strand::netlink {
 
@@ -27,24 +28,6 @@ Status set_opt(int fd, int level, int opt, int value, std::string_view name, boo
   if (::setsockopt(fd, level, opt, &value, sizeof(value)) == 0) return {};
   if (optional && errno == ENOPROTOOPT) return {};
   return fail_errno("setsockopt", std::string(name));
-}
-
-std::span<const std::byte> message_bytes(const nlmsghdr* nlh) {
-  return {reinterpret_cast<const std::byte*>(nlh), nlh->nlmsg_len};
-}
-
-// Calls f(const nlmsghdr*) -> bool (false: stop) on each message of a datagram.
-// A message overrunning the datagram is EBADMSG.
-template <typename F>
-Status for_each_message(std::span<const std::byte> datagram, std::string_view op, F&& f) {
-  auto* nlh = reinterpret_cast<const nlmsghdr*>(datagram.data());
-  int left = static_cast<int>(datagram.size());
-  while (mnl_nlmsg_ok(nlh, left)) {
-    if (!f(nlh)) return {};
-    nlh = mnl_nlmsg_next(nlh, &left);
-  }
-  if (left > 0) return fail(std::string(op), EBADMSG, "truncated message in reply");
-  return {};
 }
 
 }  // namespace
@@ -136,30 +119,7 @@ Status Socket::await_reply(uint32_t seq, std::string_view op, std::string_view c
   for (;;) {
     auto datagram = recv_datagram(true, op);
     if (!datagram) return std::unexpected(datagram.error());
-    std::optional<Status> result;
-    auto walked = for_each_message(*datagram, op, [&](const nlmsghdr* nlh) {
-      if (nlh->nlmsg_pid != port_ || nlh->nlmsg_seq != seq) return true;  // stale reply or event
-      if (nlh->nlmsg_type == NLMSG_ERROR) {
-        auto ack = parse_ack(message_bytes(nlh));
-        if (!ack) {
-          result = std::unexpected(ack.error());
-        } else if (ack->error != 0) {
-          result = std::unexpected(ack_error(*ack, op, context));
-        } else if (reply != nullptr) {
-          result = fail(std::string(op), ENODATA, std::string(context) + ": acknowledged without a reply");
-        } else {
-          result = Status{};
-        }
-        return false;
-      }
-      if (reply == nullptr || nlh->nlmsg_type == NLMSG_NOOP) return true;
-      auto bytes = message_bytes(nlh);
-      reply->assign(bytes.begin(), bytes.end());
-      result = Status{};
-      return false;
-    });
-    if (!walked) return walked;
-    if (result) return *result;
+    if (auto done = detail::match_reply(*datagram, port_, seq, op, context, reply)) return *done;
   }
 }
 
@@ -182,48 +142,18 @@ Status Socket::dump_each(Message msg, std::string_view op, const MessageFn& each
     auto seq = send(msg, NLM_F_REQUEST | NLM_F_DUMP, op);
     if (!seq) return std::unexpected(seq.error());
     dump_.clear();
-    bool interrupted = false;
-    std::optional<Status> end;  // set by NLMSG_DONE or NLMSG_ERROR
-    while (!end) {
+    detail::DumpCollector collector(port_, *seq, op, dump_);
+    for (bool done = false; !done;) {
       auto datagram = recv_datagram(true, op);
       if (!datagram) return std::unexpected(datagram.error());
-      auto walked = for_each_message(*datagram, op, [&](const nlmsghdr* nlh) {
-        if (nlh->nlmsg_pid != port_ || nlh->nlmsg_seq != *seq) return true;
-        // The kernel flags every message after the set changed under the
-        // dump, DONE included.
-        if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
-        switch (nlh->nlmsg_type) {
-          case NLMSG_DONE:
-          case NLMSG_ERROR: {
-            auto ack = parse_ack(message_bytes(nlh));
-            if (!ack) {
-              end = std::unexpected(ack.error());
-            } else if (ack->error != 0) {
-              end = std::unexpected(ack_error(*ack, op, "dump"));
-            } else {
-              end = Status{};
-            }
-            return false;
-          }
-          case NLMSG_NOOP:
-          case NLMSG_OVERRUN:
-            return true;
-          default: {
-            // Messages are NLMSG_ALIGNed within a datagram; keep them so.
-            size_t at = dump_.size();
-            dump_.resize(at + NLMSG_ALIGN(nlh->nlmsg_len));
-            std::memcpy(dump_.data() + at, nlh, nlh->nlmsg_len);
-            return true;
-          }
-        }
-      });
-      if (!walked) return walked;
+      auto fed = collector.feed(*datagram);
+      if (!fed) return std::unexpected(fed.error());
+      done = *fed;
     }
-    if (!*end) return *end;
-    if (interrupted) continue;
+    if (collector.interrupted()) continue;
     Status result;
-    auto walked = for_each_message(dump_, op, [&](const nlmsghdr* nlh) {
-      result = each(message_bytes(nlh));
+    auto walked = detail::for_each_message(dump_, op, [&](std::span<const std::byte> m) {
+      result = each(m);
       return result.has_value();
     });
     if (!walked) return walked;
@@ -252,11 +182,8 @@ Result<std::vector<Message>> Socket::receive() {
       return std::unexpected(std::move(e));
     }
     if (datagram->empty()) return out;  // nothing more queued
-    auto walked = for_each_message(*datagram, "netlink events", [&](const nlmsghdr* nlh) {
-      if (nlh->nlmsg_type != NLMSG_NOOP) {
-        auto bytes = message_bytes(nlh);
-        out.emplace_back(bytes.begin(), bytes.end());
-      }
+    auto walked = detail::for_each_message(*datagram, "netlink events", [&](std::span<const std::byte> m) {
+      if (reinterpret_cast<const nlmsghdr*>(m.data())->nlmsg_type != NLMSG_NOOP) out.emplace_back(m.begin(), m.end());
       return true;
     });
     if (!walked) return std::unexpected(walked.error());

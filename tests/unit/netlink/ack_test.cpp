@@ -44,6 +44,8 @@ Message make_done(int error, std::string_view text = {}) {
   return std::move(b).finish();
 }
 
+int err_of(const Result<Ack>& r) { return r ? 0 : r.error().err; }
+
 const Message kRequest = build_link_change(LinkChange{.index = 7, .mtu = 10});
 
 TEST(NetlinkParseAck, SuccessCapped) {
@@ -105,18 +107,18 @@ TEST(NetlinkParseAck, MalformedIsEbadmsg) {
   // Truncated inside nlmsgerr.
   Message shortened(ack.begin(), ack.begin() + NLMSG_HDRLEN + 8);
   reinterpret_cast<nlmsghdr*>(shortened.data())->nlmsg_len = static_cast<uint32_t>(shortened.size());
-  EXPECT_EQ(parse_ack(shortened).error().err, EBADMSG);
+  EXPECT_EQ(err_of(parse_ack(shortened)), EBADMSG);
   // nlmsg_len past the buffer.
-  EXPECT_EQ(parse_ack(std::span<const std::byte>(ack.data(), ack.size() - 1)).error().err, EBADMSG);
+  EXPECT_EQ(err_of(parse_ack(std::span<const std::byte>(ack.data(), ack.size() - 1))), EBADMSG);
   // The last TLV cut short.
   Message cut = ack;
   reinterpret_cast<nlmsghdr*>(cut.data())->nlmsg_len -= 2;
   cut.resize(cut.size() - 2);
-  EXPECT_EQ(parse_ack(cut).error().err, EBADMSG);
+  EXPECT_EQ(err_of(parse_ack(cut)), EBADMSG);
   // A positive "errno" is not something the kernel sends.
-  EXPECT_EQ(parse_ack(make_ack(kRequest, 5, true)).error().err, EBADMSG);
+  EXPECT_EQ(err_of(parse_ack(make_ack(kRequest, 5, true))), EBADMSG);
   // Not an ACK at all.
-  EXPECT_EQ(parse_ack(kRequest).error().err, EBADMSG);
+  EXPECT_EQ(err_of(parse_ack(kRequest)), EBADMSG);
 }
 
 TEST(NetlinkMessageTypeName, NamesKnownTypes) {

@@ -33,7 +33,12 @@ T family_header(const Message& m) {
   return h;
 }
 
-void expect_bad(const Error& e) { EXPECT_EQ(e.err, EBADMSG) << e.message(); }
+// The parse failed, with EBADMSG.
+template <typename T>
+void expect_bad(const Result<T>& r) {
+  ASSERT_FALSE(r) << "parsed a malformed message";
+  EXPECT_EQ(r.error().err, EBADMSG) << r.error().message();
+}
 
 // ---- Golden bytes ---------------------------------------------------------
 
@@ -295,24 +300,23 @@ TEST(NetlinkParse, TruncatedMessagesAreEbadmsg) {
   Message m = build_veth_add(VethSpec{.name = "st4a1", .peer_name = "eth0", .mtu = 1400});
   // Cut short without fixing nlmsg_len: the header claims more than there is.
   Message cut(m.begin(), m.end() - 4);
-  expect_bad(parse_link(cut).error());
+  expect_bad(parse_link(cut));
   // nlmsg_len cut inside the last attribute.
   Message inner = m;
   reinterpret_cast<nlmsghdr*>(inner.data())->nlmsg_len -= 6;
   inner.resize(inner.size() - 6);
-  expect_bad(parse_link(inner).error());
+  expect_bad(parse_link(inner));
   // Shorter than the family header, and shorter than nlmsghdr.
   Message tiny(m.begin(), m.begin() + NLMSG_HDRLEN + 4);
   reinterpret_cast<nlmsghdr*>(tiny.data())->nlmsg_len = static_cast<uint32_t>(tiny.size());
-  expect_bad(parse_link(tiny).error());
-  expect_bad(parse_link(Message(m.begin(), m.begin() + 8)).error());
-  expect_bad(parse_link({}).error());
+  expect_bad(parse_link(tiny));
+  expect_bad(parse_link(Message(m.begin(), m.begin() + 8)));
+  expect_bad(parse_link({}));
   // Every prefix of a route message that is not the whole fails cleanly.
   Message r = build_route_add(Route{.dst = prefix("fd00::5/128"), .gateway = ip("fe80::1"), .oif = 3}, false);
   for (size_t len = 0; len < r.size(); ++len) {
     auto p = parse_route(std::span<const std::byte>(r.data(), len));
-    ASSERT_FALSE(p) << len;
-    expect_bad(p.error());
+    expect_bad(p);
   }
 }
 
@@ -322,19 +326,19 @@ TEST(NetlinkParse, AttributeWithAWrongLengthIsEbadmsg) {
     b.append<ifinfomsg>();
     uint16_t two = 1500;
     b.put(IFLA_MTU, &two, sizeof(two));
-    expect_bad(parse_link(std::move(b).finish()).error());
+    expect_bad(parse_link(std::move(b).finish()));
   }
   {
     detail::Builder b(RTM_NEWLINK, 0);
     b.append<ifinfomsg>();
     b.put(IFLA_IFNAME, "eth0", 4);  // no NUL
-    expect_bad(parse_link(std::move(b).finish()).error());
+    expect_bad(parse_link(std::move(b).finish()));
   }
   {
     detail::Builder b(RTM_NEWLINK, 0);
     b.append<ifinfomsg>();
     b.put_u32(IFLA_OPERSTATE, 6);  // a u8 sent as u32
-    expect_bad(parse_link(std::move(b).finish()).error());
+    expect_bad(parse_link(std::move(b).finish()));
   }
   {
     detail::Builder b(RTM_NEWROUTE, 0);
@@ -342,7 +346,7 @@ TEST(NetlinkParse, AttributeWithAWrongLengthIsEbadmsg) {
     rtm.rtm_family = AF_INET6;
     rtm.rtm_dst_len = 128;
     b.put_ip(RTA_DST, ip("10.0.0.1"));  // 4 bytes in an IPv6 route
-    expect_bad(parse_route(std::move(b).finish()).error());
+    expect_bad(parse_route(std::move(b).finish()));
   }
   {
     detail::Builder b(RTM_NEWADDR, 0);
@@ -350,14 +354,14 @@ TEST(NetlinkParse, AttributeWithAWrongLengthIsEbadmsg) {
     ifa.ifa_family = AF_INET;
     ifa.ifa_prefixlen = 24;
     b.put_ip(IFA_LOCAL, ip("fd00::1"));  // 16 bytes in an IPv4 address
-    expect_bad(parse_addr(std::move(b).finish()).error());
+    expect_bad(parse_addr(std::move(b).finish()));
   }
   {
     detail::Builder b(RTM_NEWNEIGH, 0);
     b.append<ndmsg>().ndm_family = AF_INET;
     uint8_t three[3] = {10, 0, 0};
     b.put(NDA_DST, three, sizeof(three));
-    expect_bad(parse_neigh(std::move(b).finish()).error());
+    expect_bad(parse_neigh(std::move(b).finish()));
   }
   {
     // An attribute header claiming less than its own size.
@@ -365,7 +369,7 @@ TEST(NetlinkParse, AttributeWithAWrongLengthIsEbadmsg) {
     reinterpret_cast<nlmsghdr*>(m.data())->nlmsg_type = RTM_NEWLINK;
     auto* a = reinterpret_cast<nlattr*>(m.data() + NLMSG_HDRLEN + sizeof(ifinfomsg));
     a->nla_len = 2;
-    expect_bad(parse_link(m).error());
+    expect_bad(parse_link(m));
   }
 }
 
@@ -377,7 +381,7 @@ TEST(NetlinkParse, NestedAttributesAreCheckedToo) {
   uint8_t one = 1;
   b.put(RTAX_MTU, &one, sizeof(one));
   b.nest_end(metrics);
-  expect_bad(parse_route(std::move(b).finish()).error());
+  expect_bad(parse_route(std::move(b).finish()));
 }
 
 TEST(NetlinkParse, UnknownAttributesAreSkipped) {
@@ -417,11 +421,13 @@ TEST(NetlinkParse, NonEthernetHardwareAddressesAreNotMacs) {
 }
 
 TEST(NetlinkParse, WrongMessageTypeOrFamily) {
-  expect_bad(parse_link(build_addr_add(Address{.ifindex = 1, .prefix = prefix("10.0.0.1/8")}, false)).error());
-  expect_bad(parse_route(build_link_dump()).error());
+  expect_bad(parse_link(build_addr_add(Address{.ifindex = 1, .prefix = prefix("10.0.0.1/8")}, false)));
+  expect_bad(parse_route(build_link_dump()));
   detail::Builder b(RTM_NEWNEIGH, 0);
   b.append<ndmsg>().ndm_family = AF_BRIDGE;
-  EXPECT_EQ(parse_neigh(std::move(b).finish()).error().err, EAFNOSUPPORT);
+  auto bridge = parse_neigh(std::move(b).finish());
+  ASSERT_FALSE(bridge);
+  EXPECT_EQ(bridge.error().err, EAFNOSUPPORT);
 }
 
 }  // namespace
