@@ -18,24 +18,12 @@ constexpr std::string_view kWhat = "ack";
 Status parse_ack_tlvs(std::span<const std::byte> tlvs, Ack& ack) {
   return detail::for_each_attr(tlvs, kWhat, [&](const nlattr& a) -> Status {
     switch (mnl_attr_get_type(&a)) {
-      case NLMSGERR_ATTR_MSG: {
-        auto s = detail::get_str(a, kWhat);
-        if (!s) return std::unexpected(s.error());
-        ack.message = *s;
-        break;
-      }
-      case NLMSGERR_ATTR_OFFS: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        ack.offset = *v;
-        break;
-      }
-      case NLMSGERR_ATTR_MISS_TYPE: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        ack.missing_type = *v;
-        break;
-      }
+      case NLMSGERR_ATTR_MSG:
+        return detail::store(detail::get_str(a, kWhat), ack.message);
+      case NLMSGERR_ATTR_OFFS:
+        return detail::store(detail::get_u32(a, kWhat), ack.offset);
+      case NLMSGERR_ATTR_MISS_TYPE:
+        return detail::store(detail::get_u32(a, kWhat), ack.missing_type);
       default:
         break;
     }
@@ -97,6 +85,7 @@ Error ack_error(const Ack& ack, std::string_view op, std::string_view context) {
 }
 
 std::string message_type_name(uint16_t type) {
+  // clang-format off
   switch (type) {
     case NLMSG_NOOP: return "NLMSG_NOOP";
     case NLMSG_ERROR: return "NLMSG_ERROR";
@@ -117,6 +106,7 @@ std::string message_type_name(uint16_t type) {
     case RTM_GETNEIGH: return "RTM_GETNEIGH";
     default: return "message " + std::to_string(type);
   }
+  // clang-format on
 }
 
 }  // namespace strand::netlink

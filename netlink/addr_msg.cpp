@@ -58,18 +58,11 @@ Result<Address> parse_addr(std::span<const std::byte> msg) {
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
     switch (mnl_attr_get_type(&a)) {
       case IFA_LOCAL:
-      case IFA_ADDRESS: {
-        auto ip = detail::get_ip(a, family, kWhat);
-        if (!ip) return std::unexpected(ip.error());
-        (mnl_attr_get_type(&a) == IFA_LOCAL ? local : address) = *ip;
-        break;
-      }
-      case IFA_FLAGS: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        out.flags = *v;
-        break;
-      }
+        return detail::store(detail::get_ip(a, family, kWhat), local);
+      case IFA_ADDRESS:
+        return detail::store(detail::get_ip(a, family, kWhat), address);
+      case IFA_FLAGS:
+        return detail::store(detail::get_u32(a, kWhat), out.flags);
       default:
         break;
     }

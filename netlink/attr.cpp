@@ -69,8 +69,8 @@ Status check_header(std::span<const std::byte> msg, size_t hdr_size, std::initia
   nlmsghdr h;
   std::memcpy(&h, msg.data(), sizeof(h));
   if (h.nlmsg_len < NLMSG_HDRLEN + hdr_size || h.nlmsg_len > msg.size()) {
-    return bad_message(what, "nlmsg_len " + std::to_string(h.nlmsg_len) + " of " + std::to_string(msg.size()) +
-                                 " bytes");
+    return bad_message(what,
+                       "nlmsg_len " + std::to_string(h.nlmsg_len) + " of " + std::to_string(msg.size()) + " bytes");
   }
   if (std::ranges::find(types, h.nlmsg_type) == types.end()) {
     return bad_message(what, "unexpected " + message_type_name(h.nlmsg_type));

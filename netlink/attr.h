@@ -107,6 +107,15 @@ Status for_each_attr(std::span<const std::byte> area, std::string_view what, F&&
 // An address whose length must match `family`.
 [[nodiscard]] Result<IpAddr> get_ip(const nlattr& a, int family, std::string_view what);
 
+// Stores a read attribute value into a field (int, uint32_t, std::optional,
+// ...), or passes its error on: `case IFLA_MTU: return store(get_u32(a, w), link.mtu);`
+template <typename V, typename T>
+[[nodiscard]] Status store(Result<V> v, T& out) {
+  if (!v) return std::unexpected(std::move(v.error()));
+  out = static_cast<T>(*v);
+  return {};
+}
+
 [[nodiscard]] inline std::span<const std::byte> payload(const nlattr& a) {
   return {static_cast<const std::byte*>(mnl_attr_get_payload(&a)), mnl_attr_get_payload_len(&a)};
 }

@@ -28,10 +28,7 @@ Status parse_linkinfo(const nlattr& info, Link& link) {
   if (auto ok = detail::validate(info, MNL_TYPE_NESTED, kWhat); !ok) return ok;
   return detail::for_each_attr(detail::payload(info), kWhat, [&](const nlattr& a) -> Status {
     if (mnl_attr_get_type(&a) != IFLA_INFO_KIND) return {};
-    auto kind = detail::get_str(a, kWhat);
-    if (!kind) return std::unexpected(kind.error());
-    link.kind = *kind;
-    return {};
+    return detail::store(detail::get_str(a, kWhat), link.kind);
   });
 }
 
@@ -125,12 +122,8 @@ Result<Link> parse_link(std::span<const std::byte> msg) {
         link.name = mnl_attr_get_str(&a);
         break;
       }
-      case IFLA_MTU: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        link.mtu = *v;
-        break;
-      }
+      case IFLA_MTU:
+        return detail::store(detail::get_u32(a, kWhat), link.mtu);
       case IFLA_ADDRESS:
         // Hardware addresses are as long as the link type says (4 for ipip,
         // 0 for none); only Ethernet-sized ones are a Mac.
@@ -138,30 +131,14 @@ Result<Link> parse_link(std::span<const std::byte> msg) {
           std::memcpy(link.mac.data(), mnl_attr_get_payload(&a), link.mac.size());
         }
         break;
-      case IFLA_MASTER: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        link.master = static_cast<int>(*v);
-        break;
-      }
-      case IFLA_LINK: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        link.peer_index = static_cast<int>(*v);
-        break;
-      }
-      case IFLA_LINK_NETNSID: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        link.link_netnsid = static_cast<int>(*v);
-        break;
-      }
-      case IFLA_OPERSTATE: {
-        auto v = detail::get_u8(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        link.oper_state = *v;
-        break;
-      }
+      case IFLA_MASTER:
+        return detail::store(detail::get_u32(a, kWhat), link.master);
+      case IFLA_LINK:
+        return detail::store(detail::get_u32(a, kWhat), link.peer_index);
+      case IFLA_LINK_NETNSID:
+        return detail::store(detail::get_u32(a, kWhat), link.link_netnsid);
+      case IFLA_OPERSTATE:
+        return detail::store(detail::get_u8(a, kWhat), link.oper_state);
       case IFLA_LINKINFO:
         return parse_linkinfo(a, link);
       default:

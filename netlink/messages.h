@@ -63,8 +63,8 @@ namespace strand::netlink {
 // Acknowledgements: an NLMSG_ERROR (ACK or error) or the NLMSG_DONE closing a
 // dump, with the extended-ACK attributes when the kernel added them.
 struct Ack {
-  int error = 0;                 // 0 or a negative errno, as the kernel sends it
-  std::string message;           // NLMSGERR_ATTR_MSG
+  int error = 0;                         // 0 or a negative errno, as the kernel sends it
+  std::string message;                   // NLMSGERR_ATTR_MSG
   std::optional<uint32_t> offset;        // NLMSGERR_ATTR_OFFS: bad attribute's offset in the request
   std::optional<uint32_t> missing_type;  // NLMSGERR_ATTR_MISS_TYPE
 };

@@ -53,13 +53,9 @@ Result<Neighbor> parse_neigh(std::span<const std::byte> msg) {
   bool have_dst = false;
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
     switch (mnl_attr_get_type(&a)) {
-      case NDA_DST: {
-        auto ip = detail::get_ip(a, family, kWhat);
-        if (!ip) return std::unexpected(ip.error());
-        n.dst = *ip;
+      case NDA_DST:
         have_dst = true;
-        break;
-      }
+        return detail::store(detail::get_ip(a, family, kWhat), n.dst);
       case NDA_LLADDR:
         // Link-layer addresses are as long as the link type's; only
         // Ethernet-sized ones are a Mac.

@@ -1,5 +1,6 @@
 // Operations: one message built by messages.h, one round trip on the Socket,
-// replies parsed back. Error contexts name the object acted on.
+// replies parsed back. Error contexts name the object acted on; they are
+// only formatted when there is an error to report.
 #include "netlink/ops.h"
 
 #include <string>
@@ -13,9 +14,7 @@ namespace {
 std::string link_ctx(int index) { return "link index " + std::to_string(index); }
 std::string link_ctx(std::string_view name) { return "link " + std::string(name); }
 
-std::string addr_ctx(const Address& a) {
-  return "address " + a.prefix.str() + " dev " + std::to_string(a.ifindex);
-}
+std::string addr_ctx(const Address& a) { return "address " + a.prefix.str() + " dev " + std::to_string(a.ifindex); }
 
 std::string route_ctx(const Route& r) {
   std::string s = "route " + r.dst.str();
@@ -49,11 +48,20 @@ Result<std::vector<T>> list(Socket& s, Message msg, std::string_view op, Parse p
   return out;
 }
 
-Result<Link> get_link(Socket& s, Message msg, const std::string& ctx) {
-  auto reply = s.get(std::move(msg), "RTM_GETLINK", ctx);
-  if (!reply) return std::unexpected(reply.error());
+// Sends a change request; on failure names the object with ctx().
+template <typename Ctx>
+Status change(Socket& s, Message msg, std::string_view op, Ctx&& ctx) {
+  auto st = s.request(std::move(msg), op);
+  if (!st) return std::unexpected(with_context(std::move(st.error()), ctx()));
+  return st;
+}
+
+template <typename Ctx>
+Result<Link> get_link(Socket& s, Message msg, Ctx&& ctx) {
+  auto reply = s.get(std::move(msg), "RTM_GETLINK");
+  if (!reply) return std::unexpected(with_context(std::move(reply.error()), ctx()));
   auto link = parse_link(*reply);
-  if (!link) return std::unexpected(with_context(link.error(), ctx));
+  if (!link) return std::unexpected(with_context(std::move(link.error()), ctx()));
   return link;
 }
 
@@ -71,26 +79,33 @@ std::string change_ctx(const LinkChange& c) {
 }  // namespace
 
 Status veth_add(Socket& s, const VethSpec& spec) {
-  return s.request(build_veth_add(spec), "RTM_NEWLINK", "veth " + spec.name + " peer " + spec.peer_name);
+  return change(s, build_veth_add(spec), "RTM_NEWLINK",
+                [&] { return "veth " + spec.name + " peer " + spec.peer_name; });
 }
 
-Result<Link> link_get(Socket& s, std::string_view name) { return get_link(s, build_link_get(name), link_ctx(name)); }
+Result<Link> link_get(Socket& s, std::string_view name) {
+  return get_link(s, build_link_get(name), [&] { return link_ctx(name); });
+}
 
-Result<Link> link_get(Socket& s, int index) { return get_link(s, build_link_get(index), link_ctx(index)); }
+Result<Link> link_get(Socket& s, int index) {
+  return get_link(s, build_link_get(index), [&] { return link_ctx(index); });
+}
 
 Result<std::vector<Link>> link_list(Socket& s) {
   return list<Link>(s, build_link_dump(), "RTM_GETLINK", parse_link, [](const Link&) { return true; });
 }
 
 Status link_set(Socket& s, const LinkChange& c) {
-  return s.request(build_link_change(c), "RTM_SETLINK", change_ctx(c));
+  return change(s, build_link_change(c), "RTM_SETLINK", [&] { return change_ctx(c); });
 }
 
 Status link_set_up(Socket& s, int index, bool up) { return link_set(s, LinkChange{.index = index, .up = up}); }
 
 Status link_set_mtu(Socket& s, int index, uint32_t mtu) { return link_set(s, LinkChange{.index = index, .mtu = mtu}); }
 
-Status link_set_mac(Socket& s, int index, const Mac& mac) { return link_set(s, LinkChange{.index = index, .mac = mac}); }
+Status link_set_mac(Socket& s, int index, const Mac& mac) {
+  return link_set(s, LinkChange{.index = index, .mac = mac});
+}
 
 Status link_rename(Socket& s, int index, std::string_view name) {
   return link_set(s, LinkChange{.index = index, .name = std::string(name)});
@@ -100,17 +115,21 @@ Status link_set_netns(Socket& s, int index, int netns_fd) {
   return link_set(s, LinkChange{.index = index, .netns_fd = netns_fd});
 }
 
-Status link_del(Socket& s, int index) { return s.request(build_link_del(index), "RTM_DELLINK", link_ctx(index)); }
+Status link_del(Socket& s, int index) {
+  return change(s, build_link_del(index), "RTM_DELLINK", [&] { return link_ctx(index); });
+}
 
 Status link_del(Socket& s, std::string_view name) {
-  return s.request(build_link_del(name), "RTM_DELLINK", link_ctx(name));
+  return change(s, build_link_del(name), "RTM_DELLINK", [&] { return link_ctx(name); });
 }
 
 Status addr_add(Socket& s, const Address& a, bool replace) {
-  return s.request(build_addr_add(a, replace), "RTM_NEWADDR", addr_ctx(a));
+  return change(s, build_addr_add(a, replace), "RTM_NEWADDR", [&] { return addr_ctx(a); });
 }
 
-Status addr_del(Socket& s, const Address& a) { return s.request(build_addr_del(a), "RTM_DELADDR", addr_ctx(a)); }
+Status addr_del(Socket& s, const Address& a) {
+  return change(s, build_addr_del(a), "RTM_DELADDR", [&] { return addr_ctx(a); });
+}
 
 Result<std::vector<Address>> addr_list(Socket& s, int family, int ifindex) {
   // The kernel filters under strict checking; the filter here covers older kernels.
@@ -120,10 +139,12 @@ Result<std::vector<Address>> addr_list(Socket& s, int family, int ifindex) {
 }
 
 Status route_add(Socket& s, const Route& r, bool replace) {
-  return s.request(build_route_add(r, replace), "RTM_NEWROUTE", route_ctx(r));
+  return change(s, build_route_add(r, replace), "RTM_NEWROUTE", [&] { return route_ctx(r); });
 }
 
-Status route_del(Socket& s, const Route& r) { return s.request(build_route_del(r), "RTM_DELROUTE", route_ctx(r)); }
+Status route_del(Socket& s, const Route& r) {
+  return change(s, build_route_del(r), "RTM_DELROUTE", [&] { return route_ctx(r); });
+}
 
 Result<std::vector<Route>> route_list(Socket& s, int family, uint32_t table, int oif) {
   auto routes = list<Route>(s, build_route_dump(family, table, oif), "RTM_GETROUTE", parse_route, [&](const Route& r) {
@@ -135,10 +156,12 @@ Result<std::vector<Route>> route_list(Socket& s, int family, uint32_t table, int
 }
 
 Status neigh_add(Socket& s, const Neighbor& n, bool replace) {
-  return s.request(build_neigh_add(n, replace), "RTM_NEWNEIGH", neigh_ctx(n));
+  return change(s, build_neigh_add(n, replace), "RTM_NEWNEIGH", [&] { return neigh_ctx(n); });
 }
 
-Status neigh_del(Socket& s, const Neighbor& n) { return s.request(build_neigh_del(n), "RTM_DELNEIGH", neigh_ctx(n)); }
+Status neigh_del(Socket& s, const Neighbor& n) {
+  return change(s, build_neigh_del(n), "RTM_DELNEIGH", [&] { return neigh_ctx(n); });
+}
 
 Result<std::vector<Neighbor>> neigh_list(Socket& s, int family, int ifindex) {
   return list<Neighbor>(s, build_neigh_dump(family, ifindex), "RTM_GETNEIGH", parse_neigh, [&](const Neighbor& n) {

@@ -27,8 +27,8 @@ Status for_each_message(std::span<const std::byte> buf, std::string_view op,
   return {};
 }
 
-std::optional<Status> match_reply(std::span<const std::byte> datagram, uint32_t port, uint32_t seq,
-                                  std::string_view op, std::string_view context, Message* reply) {
+std::optional<Status> match_reply(std::span<const std::byte> datagram, uint32_t port, uint32_t seq, std::string_view op,
+                                  std::string_view context, Message* reply) {
   std::optional<Status> result;
   auto walked = for_each_message(datagram, op, [&](std::span<const std::byte> m) {
     const nlmsghdr& h = hdr(m);

@@ -42,10 +42,7 @@ Status parse_metrics(const nlattr& metrics, Route& r) {
   if (auto ok = detail::validate(metrics, MNL_TYPE_NESTED, kWhat); !ok) return ok;
   return detail::for_each_attr(detail::payload(metrics), kWhat, [&](const nlattr& a) -> Status {
     if (mnl_attr_get_type(&a) != RTAX_MTU) return {};
-    auto v = detail::get_u32(a, kWhat);
-    if (!v) return std::unexpected(v.error());
-    r.mtu = *v;
-    return {};
+    return detail::store(detail::get_u32(a, kWhat), r.mtu);
   });
 }
 
@@ -86,29 +83,17 @@ Result<Route> parse_route(std::span<const std::byte> msg) {
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
     switch (mnl_attr_get_type(&a)) {
       case RTA_DST:
+        return detail::store(detail::get_ip(a, family, kWhat), r.dst.addr);
       case RTA_GATEWAY:
-      case RTA_PREFSRC: {
-        auto ip = detail::get_ip(a, family, kWhat);
-        if (!ip) return std::unexpected(ip.error());
-        switch (mnl_attr_get_type(&a)) {
-          case RTA_DST: r.dst.addr = *ip; break;
-          case RTA_GATEWAY: r.gateway = *ip; break;
-          default: r.prefsrc = *ip; break;
-        }
-        break;
-      }
+        return detail::store(detail::get_ip(a, family, kWhat), r.gateway);
+      case RTA_PREFSRC:
+        return detail::store(detail::get_ip(a, family, kWhat), r.prefsrc);
       case RTA_OIF:
+        return detail::store(detail::get_u32(a, kWhat), r.oif);
       case RTA_PRIORITY:
-      case RTA_TABLE: {
-        auto v = detail::get_u32(a, kWhat);
-        if (!v) return std::unexpected(v.error());
-        switch (mnl_attr_get_type(&a)) {
-          case RTA_OIF: r.oif = static_cast<int>(*v); break;
-          case RTA_PRIORITY: r.priority = *v; break;
-          default: r.table = *v; break;
-        }
-        break;
-      }
+        return detail::store(detail::get_u32(a, kWhat), r.priority);
+      case RTA_TABLE:
+        return detail::store(detail::get_u32(a, kWhat), r.table);
       case RTA_METRICS:
         return parse_metrics(a, r);
       default:

@@ -27,16 +27,18 @@ TEST_F(NetlinkAddSequence, CompletesAndIsTimed) {
 
     auto start = std::chrono::steady_clock::now();
     // 1. veth: host end here, pod end straight into the pod under a temporary name.
-    ASSERT_OK(veth_add(hs(), VethSpec{.name = host_name, .peer_name = tmp_name, .peer_netns_fd = pod_->fd(),
-                                      .mtu = 1450, .mac = gw_mac}));
+    ASSERT_OK(veth_add(
+        hs(),
+        VethSpec{.name = host_name, .peer_name = tmp_name, .peer_netns_fd = pod_->fd(), .mtu = 1450, .mac = gw_mac}));
     ASSERT_VALUE(pod, link_get(ps(), tmp_name));
     // 2. pod side: eth<i> (a real ADD uses eth0, one pod per netns), up, in one message.
     ASSERT_OK(link_set(ps(), LinkChange{.index = pod.index, .up = true, .name = "eth" + std::to_string(i)}));
     ASSERT_OK(addr_add(ps(), Address{.ifindex = pod.index, .prefix = pod_ip}));
     ASSERT_OK(neigh_add(ps(), Neighbor{.ifindex = pod.index, .dst = gw, .lladdr = gw_mac}));
     if (i == 0) {
-      ASSERT_OK(route_add(ps(), Route{.dst = IpPrefix::parse("0.0.0.0/0").value(), .gateway = gw, .oif = pod.index,
-                                      .flags = RTNH_F_ONLINK}));
+      ASSERT_OK(route_add(
+          ps(),
+          Route{.dst = IpPrefix::parse("0.0.0.0/0").value(), .gateway = gw, .oif = pod.index, .flags = RTNH_F_ONLINK}));
     }
     // 3. host side: up and the /32 route to the pod.
     ASSERT_OK(link_set_up(hs(), pod.peer_index));

@@ -22,8 +22,8 @@ class NetlinkWired : public NetnsTest {
   void SetUp() override {
     NetnsTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_OK(veth_add(hs(), VethSpec{.name = "st0", .peer_name = "eth0", .peer_netns_fd = pod_->fd(),
-                                      .mac = kHostMac}));
+    ASSERT_OK(
+        veth_add(hs(), VethSpec{.name = "st0", .peer_name = "eth0", .peer_netns_fd = pod_->fd(), .mac = kHostMac}));
     auto h = link_get(hs(), "st0");
     ASSERT_OK(h);
     auto p = link_get(ps(), "eth0");
@@ -64,7 +64,8 @@ TEST_F(NetlinkWired, AddressesAddListDel) {
   EXPECT_TRUE(got6.flags & IFA_F_NODAD);
   EXPECT_FALSE(got6.flags & IFA_F_TENTATIVE) << "NODAD addresses are usable at once";
   // eth0 is up, so it also has its fe80:: link-local address.
-  EXPECT_TRUE(std::all_of(only_v6.begin(), only_v6.end(), [](const Address& a) { return a.prefix.family() == AF_INET6; }));
+  EXPECT_TRUE(
+      std::all_of(only_v6.begin(), only_v6.end(), [](const Address& a) { return a.prefix.family() == AF_INET6; }));
 
   ASSERT_VALUE(all, addr_list(ps()));
   EXPECT_EQ(count(all, [&](const Address& a) { return a.prefix == v4.prefix; }), 1u);

@@ -35,6 +35,14 @@ TEST_F(NetlinkErrors, Table) {
   const Case cases[] = {
       {"veth that exists", [&] { return veth_add(hs(), VethSpec{.name = "st0", .peer_name = "x"}); }, EEXIST,
        "veth st0 peer x"},
+      {"name longer than IFNAMSIZ",
+       [&] { return veth_add(hs(), VethSpec{.name = "abcdefghijklmnop", .peer_name = "x"}); }, ERANGE,
+       "veth abcdefghijklmnop peer x: Attribute failed policy validation"},
+      {"name with a slash", [&] { return veth_add(hs(), VethSpec{.name = "a/b", .peer_name = "x"}); }, EINVAL,
+       "veth a/b"},
+      {"move into a closed fd", [&] { return link_set_netns(hs(), idx, 99999); }, EBADF, "netns fd 99999"},
+      {"request shorter than nlmsghdr", [&] { return hs().request(Message(8), "RTM_NEWLINK", "x"); }, EINVAL,
+       "shorter than nlmsghdr"},
       {"delete missing link by name", [&] { return link_del(hs(), "nope0"); }, ENODEV, "link nope0"},
       {"delete missing link by index", [&] { return link_del(hs(), 99999); }, ENODEV, "link index 99999"},
       {"get missing link",
@@ -56,21 +64,20 @@ TEST_F(NetlinkErrors, Table) {
        "route 10.1.0.0/24 via 192.0.2.1: Nexthop has invalid gateway"},
       {"onlink route on a link that is down",
        [&] {
-         return route_add(hs(), Route{.dst = prefix("0.0.0.0/0"), .gateway = ip("169.254.1.1"), .oif = idx,
-                                      .flags = RTNH_F_ONLINK});
+         return route_add(
+             hs(), Route{.dst = prefix("0.0.0.0/0"), .gateway = ip("169.254.1.1"), .oif = idx, .flags = RTNH_F_ONLINK});
        },
        ENETDOWN, "Nexthop device is not up"},
-      {"delete missing route",
-       [&] { return route_del(hs(), Route{.dst = prefix("10.2.0.5/32"), .oif = idx}); }, ESRCH, "route 10.2.0.5/32"},
+      {"delete missing route", [&] { return route_del(hs(), Route{.dst = prefix("10.2.0.5/32"), .oif = idx}); }, ESRCH,
+       "route 10.2.0.5/32"},
       {"address on a missing link",
        [&] { return addr_add(hs(), Address{.ifindex = 99999, .prefix = prefix("10.3.0.1/24")}); }, ENODEV,
        "address 10.3.0.1/24 dev 99999"},
       {"delete missing address",
        [&] { return addr_del(hs(), Address{.ifindex = idx, .prefix = prefix("10.3.0.1/24")}); }, EADDRNOTAVAIL,
        "address 10.3.0.1/24"},
-      {"delete missing neighbour",
-       [&] { return neigh_del(hs(), Neighbor{.ifindex = idx, .dst = ip("10.4.0.1")}); }, ENOENT,
-       "neighbour 10.4.0.1"},
+      {"delete missing neighbour", [&] { return neigh_del(hs(), Neighbor{.ifindex = idx, .dst = ip("10.4.0.1")}); },
+       ENOENT, "neighbour 10.4.0.1"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -51,8 +51,8 @@ TEST_F(NetlinkEvents, LinkDeletionIsSeen) {
   ASSERT_OK(link_del(hs(), l.index));
   bool seen = wait_for(ev, 2000, [&](const Message& m) {
     auto link = parse_link(m);
-    return link && reinterpret_cast<const nlmsghdr*>(m.data())->nlmsg_type == RTM_DELLINK &&
-           link->index == l.index && link->name == "st5";
+    return link && reinterpret_cast<const nlmsghdr*>(m.data())->nlmsg_type == RTM_DELLINK && link->index == l.index &&
+           link->name == "st5";
   });
   EXPECT_TRUE(seen) << "no RTM_DELLINK for st5";
   // Nothing from the pod namespace reaches a host-namespace event socket.

@@ -6,12 +6,11 @@
 // (their pid gone) are swept when the suite starts.
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
@@ -128,21 +127,21 @@ int err_of(const std::expected<T, Error>& r) {
 }
 
 // Asserts a Result/Status is ok, printing the error otherwise.
-#define ASSERT_OK(expr)                                           \
-  do {                                                            \
-    auto&& strand_ok_ = (expr);                                   \
+#define ASSERT_OK(expr)                                                       \
+  do {                                                                        \
+    auto&& strand_ok_ = (expr);                                               \
     ASSERT_TRUE(strand_ok_) << #expr << ": " << strand_ok_.error().message(); \
   } while (0)
 
-#define EXPECT_OK(expr)                                           \
-  do {                                                            \
-    auto&& strand_ok_ = (expr);                                   \
+#define EXPECT_OK(expr)                                                       \
+  do {                                                                        \
+    auto&& strand_ok_ = (expr);                                               \
     EXPECT_TRUE(strand_ok_) << #expr << ": " << strand_ok_.error().message(); \
   } while (0)
 
 // The value of a Result, failing the test (and returning) when it is an error.
-#define ASSERT_VALUE(var, expr)                                   \
-  auto var##_result_ = (expr);                                    \
+#define ASSERT_VALUE(var, expr)                                                   \
+  auto var##_result_ = (expr);                                                    \
   ASSERT_TRUE(var##_result_) << #expr << ": " << var##_result_.error().message(); \
   auto& var = *var##_result_
 

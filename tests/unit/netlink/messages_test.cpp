@@ -49,6 +49,7 @@ TEST(NetlinkBuildVethAdd, GoldenBytes) {
                 .mtu = 1450,
                 .mac = Mac{0x02, 0, 0, 0, 0, 0x01},
                 .peer_mac = Mac{0x02, 0, 0, 0, 0, 0x02}};
+  // clang-format off
   Message want = bytes({
       // nlmsghdr: len 140, RTM_NEWLINK, REQUEST|EXCL|CREATE, seq 0, pid 0
       0x8c, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01, 0x06, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -79,11 +80,13 @@ TEST(NetlinkBuildVethAdd, GoldenBytes) {
       //       IFLA_ADDRESS 02:00:00:00:00:02 + 2 bytes padding
       0x0a, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00,
   });
+  // clang-format on
   ASSERT_EQ(want.size(), 140u);
   EXPECT_EQ(build_veth_add(spec), want);
 }
 
 TEST(NetlinkBuildVethAdd, LeavesOutWhatIsUnset) {
+  // clang-format off
   Message want = bytes({
       0x58, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01, 0x06, 0, 0, 0, 0, 0, 0, 0, 0,  // nlmsghdr, len 88
       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                          // ifinfomsg
@@ -95,6 +98,7 @@ TEST(NetlinkBuildVethAdd, LeavesOutWhatIsUnset) {
       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                          // peer ifinfomsg
       0x06, 0x00, 0x03, 0x00, 'b', 0x00, 0x00, 0x00,                           // IFLA_IFNAME "b"
   });
+  // clang-format on
   EXPECT_EQ(build_veth_add(VethSpec{.name = "a", .peer_name = "b"}), want);
 }
 
@@ -179,8 +183,8 @@ TEST(NetlinkBuildRequests, SemanticFlags) {
 // ---- Round trips ----------------------------------------------------------
 
 TEST(NetlinkRoundTrip, VethAddParsesAsALink) {
-  auto l = parse_link(build_veth_add(
-      VethSpec{.name = "st4a1", .peer_name = "eth0", .mtu = 1400, .mac = Mac{0x0a, 1, 2, 3, 4, 5}}));
+  auto l = parse_link(
+      build_veth_add(VethSpec{.name = "st4a1", .peer_name = "eth0", .mtu = 1400, .mac = Mac{0x0a, 1, 2, 3, 4, 5}}));
   ASSERT_TRUE(l) << l.error().message();
   EXPECT_EQ(l->name, "st4a1");
   EXPECT_EQ(l->kind, "veth");
@@ -189,8 +193,8 @@ TEST(NetlinkRoundTrip, VethAddParsesAsALink) {
 }
 
 TEST(NetlinkRoundTrip, LinkChange) {
-  Message m = build_link_change(
-      LinkChange{.index = 12, .up = true, .mtu = 1450, .mac = Mac{2, 0, 0, 0, 0, 9}, .name = "eth0"});
+  Message m =
+      build_link_change(LinkChange{.index = 12, .up = true, .mtu = 1450, .mac = Mac{2, 0, 0, 0, 0, 9}, .name = "eth0"});
   // A change request is an RTM_SETLINK; parse it as the RTM_NEWLINK it mirrors.
   reinterpret_cast<nlmsghdr*>(m.data())->nlmsg_type = RTM_NEWLINK;
   auto l = parse_link(m);
@@ -281,9 +285,10 @@ TEST(NetlinkRoundTrip, Routes) {
 }
 
 TEST(NetlinkRoundTrip, Neighbours) {
-  for (Neighbor n : {Neighbor{.ifindex = 3, .dst = ip("169.254.1.1"), .lladdr = Mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}},
-                     Neighbor{.ifindex = 3, .dst = ip("fe80::1"), .lladdr = Mac{2, 1, 2, 3, 4, 5}, .flags = NTF_ROUTER},
-                     Neighbor{.ifindex = 5, .dst = ip("10.0.0.9"), .state = NUD_NOARP}}) {
+  for (Neighbor n :
+       {Neighbor{.ifindex = 3, .dst = ip("169.254.1.1"), .lladdr = Mac{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}},
+        Neighbor{.ifindex = 3, .dst = ip("fe80::1"), .lladdr = Mac{2, 1, 2, 3, 4, 5}, .flags = NTF_ROUTER},
+        Neighbor{.ifindex = 5, .dst = ip("10.0.0.9"), .state = NUD_NOARP}}) {
     auto back = parse_neigh(build_neigh_add(n, true));
     ASSERT_TRUE(back) << back.error().message();
     EXPECT_EQ(back->ifindex, n.ifindex);

@@ -64,8 +64,8 @@ std::vector<std::string> names(const std::vector<std::byte>& collected) {
 // ---- match_reply -----------------------------------------------------------
 
 TEST(NetlinkMatchReply, AckAfterStaleRepliesAndEvents) {
-  Message d = datagram({ack(-EEXIST, "", kSeq - 1),       // an earlier request's late reply
-                        link_msg(3, "ev0", 0, 0),          // a notification
+  Message d = datagram({ack(-EEXIST, "", kSeq - 1),  // an earlier request's late reply
+                        link_msg(3, "ev0", 0, 0),    // a notification
                         ack(0)});
   auto r = detail::match_reply(d, kPort, kSeq, "RTM_NEWLINK", "veth a", nullptr);
   ASSERT_TRUE(r.has_value());
