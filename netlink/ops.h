@@ -31,7 +31,9 @@ namespace strand::netlink {
 [[nodiscard]] Status addr_del(Socket& s, const Address& a);
 [[nodiscard]] Result<std::vector<Address>> addr_list(Socket& s, int family = 0, int ifindex = 0);
 
-// Routes (dump filtered by family/table/oif when non-zero)
+// Routes (dump filtered by family/table/oif when non-zero; a table the kernel
+// never created lists as empty). An IPv4 onlink gateway is refused until the
+// namespace has an IPv4 address (no local table yet): add addresses first.
 [[nodiscard]] Status route_add(Socket& s, const Route& r, bool replace = false);
 [[nodiscard]] Status route_del(Socket& s, const Route& r);
 [[nodiscard]] Result<std::vector<Route>> route_list(Socket& s, int family = 0, uint32_t table = RT_TABLE_MAIN, int oif = 0);

@@ -35,14 +35,15 @@ Status set_opt(int fd, int level, int opt, int value, std::string_view name, boo
 Result<Socket> Socket::open(std::span<const unsigned> groups) {
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (!fd) return fail_errno("socket", "AF_NETLINK NETLINK_ROUTE");
-  if (auto ok = set_opt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK", false); !ok) {
+  // Each option is best effort on kernels that predate it: ext-ack (4.12) only
+  // adds text, parse_ack reads uncapped ACKs too (CAP_ACK, 4.2), and without
+  // strict checking (4.20) the ops filter dumps themselves.
+  if (auto ok = set_opt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK", true); !ok) {
     return std::unexpected(ok.error());
   }
-  if (auto ok = set_opt(fd.get(), SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK", false); !ok) {
+  if (auto ok = set_opt(fd.get(), SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK", true); !ok) {
     return std::unexpected(ok.error());
   }
-  // Strict checking (4.20+) makes the kernel filter dumps and reject bad
-  // headers; without it the ops filter what they get.
   if (auto ok = set_opt(fd.get(), SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1, "NETLINK_GET_STRICT_CHK", true); !ok) {
     return std::unexpected(ok.error());
   }
