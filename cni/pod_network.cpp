@@ -142,6 +142,14 @@ strand::Result<PodNetInfo> setup_pod_network(netlink::Socket& host, netlink::Soc
     if (auto st = netlink::route_add(host, host_route(ip, info.host_ifindex), true); !st) {
       return std::unexpected(with_context(st.error(), "host " + spec.host_ifname));
     }
+    // The node never resolves the pod either: with a fresh host veth, IPv6
+    // neighbour discovery would wait for DAD on its link-local (~1-2 s).
+    netlink::Neighbor n;
+    n.ifindex = info.host_ifindex;
+    n.dst = ip;
+    n.lladdr = info.pod_mac;
+    n.state = NUD_PERMANENT;
+    if (auto st = netlink::neigh_add(host, n); !st) return std::unexpected(with_context(st.error(), "host " + spec.host_ifname));
   }
   return info;
 }
@@ -203,6 +211,15 @@ strand::Result<PodNetInfo> check_pod_network(netlink::Socket& host, netlink::Soc
         return r.dst == dst && r.gateway && *r.gateway == gateway_for(family);
       });
       if (!found) return differs("route " + dst.str() + " via " + gateway_for(family).str() + " missing in the pod");
+    }
+    auto host_neighs = netlink::neigh_list(host, family, info.host_ifindex);
+    if (!host_neighs) return std::unexpected(host_neighs.error());
+    for (const auto& ip : spec.ips) {
+      if (ip.family != family) continue;
+      bool found = std::any_of(host_neighs->begin(), host_neighs->end(), [&](const netlink::Neighbor& n) {
+        return n.dst == ip && (n.state & NUD_PERMANENT) && n.lladdr && *n.lladdr == info.pod_mac;
+      });
+      if (!found) return differs("host neighbour " + ip.str() + " -> " + netlink::mac_str(info.pod_mac) + " missing on " + spec.host_ifname);
     }
     auto host_routes = netlink::route_list(host, family, RT_TABLE_MAIN, info.host_ifindex);
     if (!host_routes) return std::unexpected(host_routes.error());

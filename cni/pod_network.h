@@ -1,7 +1,7 @@
 #pragma once
 // The pod's network in the kernel: a veth whose peer is created directly in the
 // pod netns, the pod's /32 and /128 with a link-local gateway and a permanent
-// neighbour for it, and host routes to the pod. Setup registers an undo step
+// neighbour for it, and host routes and permanent neighbours for the pod. Setup registers an undo step
 // for everything it creates.
 #include <string>
 #include <vector>

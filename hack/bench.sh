@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# Runs every benchmark under tests/bench/.
+# make bench: every benchmark under tests/bench/, each comparing strand with its
+# reference in one interleaved run. Results go to stdout; record them with the
+# command in docs/benchmarks.md.
 set -euo pipefail
-build_dir=${1:-build}
-echo "no benchmarks yet"
+build_dir=$(cd "${1:-build}" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
+bash "$src/hack/ensure-bpffs.sh"
+echo "== cni_addel: ADD/DEL latency, strand vs ptp + host-local"
+STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/cni_addel/run.sh" --driver "$build_dir/tests/bench_cni_addel" \
+  --pods "${BENCH_PODS:-200}" --rounds "${BENCH_ROUNDS:-3}" --concurrency 1,16

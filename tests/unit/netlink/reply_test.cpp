@@ -69,7 +69,7 @@ TEST(NetlinkMatchReply, AckAfterStaleRepliesAndEvents) {
                         ack(0)});
   auto r = detail::match_reply(d, kPort, kSeq, "RTM_NEWLINK", "veth a", nullptr);
   ASSERT_TRUE(r.has_value());
-  EXPECT_TRUE(*r);
+  EXPECT_TRUE(*r) << r->error().message();
 }
 
 TEST(NetlinkMatchReply, OtherPortsRepliesAreNotOurs) {
