@@ -1,7 +1,7 @@
 // GC: every endpoint of this network whose attachment is not in
 // cni.dev/valid-attachments is released like a DEL (agent, veth, addresses,
-// record), then the IPAM collects what it holds beyond that. Carries on past
-// errors and reports the first.
+// record), the temporary files of killed writers go, then the IPAM collects
+// what it holds beyond that. Carries on past errors and reports the first.
 #include <algorithm>
 
 #include "cni/ipam/ipam.h"
@@ -9,6 +9,7 @@
 #include "cni/plugin.h"
 #include "cni/release.h"
 #include "common/endpoint_record.h"
+#include "common/fs.h"
 #include "common/log.h"
 
 namespace strand::cni {
@@ -39,6 +40,12 @@ CniStatus cmd_gc(const Env& env, const NetConf& conf) {
       }
       log::info("gc released", {{"container", rec.container_id}, {"ifname", rec.ifname}});
     }
+  }
+  // Records a killed ADD was still writing (<record>.tmp.<pid>): DEL removes
+  // those of its own attachment; these are the ones no DEL came for.
+  if (auto st = remove_dead_temporaries(conf.state_dir); !st) {
+    log::warn("gc could not remove temporary files", {{"error", st.error().message()}});
+    if (!first) first = to_cni_error(st.error(), "remove temporary files in " + conf.state_dir);
   }
   ipam::Request req{"", "", "", "", env.path_raw, conf.raw};
   if (auto st = (*ipam)->gc(req, conf.valid_attachments); !st && !first) first = st.error();

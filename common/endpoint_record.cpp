@@ -85,6 +85,9 @@ Result<std::optional<EndpointRecord>> EndpointStore::read(const std::string& con
 
 Status EndpointStore::remove(const std::string& container_id, const std::string& ifname) const {
   auto path = path_of(container_id, ifname);
+  // What a writer of this record killed mid-write left; the record goes last,
+  // so a DEL interrupted here still finds it.
+  if (auto st = remove_dead_temporaries(dir_, path.substr(dir_.size() + 1)); !st) return st;
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("unlink", path);
   return {};
 }

@@ -48,7 +48,8 @@ class EndpointStore {
   // The record of an attachment, or nullopt when there is none.
   [[nodiscard]] Result<std::optional<EndpointRecord>> read(const std::string& container_id,
                                                             const std::string& ifname) const;
-  // Removes the record; success when it is already gone.
+  // Removes the record and the temp files writers of it left when killed;
+  // success when it is already gone.
   [[nodiscard]] Status remove(const std::string& container_id, const std::string& ifname) const;
   // Every record in the directory (unreadable ones are reported in `bad`).
   [[nodiscard]] Result<std::vector<EndpointRecord>> list(std::vector<std::string>* bad = nullptr) const;

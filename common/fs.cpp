@@ -1,12 +1,21 @@
 #include "common/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <vector>
 
 #include "common/fd.h"
 
 namespace strand {
+
+namespace {
+constexpr std::string_view kTmpInfix = ".tmp.";
+}  // namespace
 
 Result<std::string> read_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -26,7 +35,7 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 Status write_file_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::string tmp = path + std::string(kTmpInfix) + std::to_string(::getpid());
   {
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) return fail_errno("open", tmp);
@@ -46,6 +55,32 @@ Status write_file_atomic(const std::string& path, const std::string& content) {
     int err = errno;
     ::unlink(tmp.c_str());
     return fail("rename", err, tmp + " -> " + path);
+  }
+  return {};
+}
+
+Status remove_dead_temporaries(const std::string& dir, std::string_view of) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return {};
+    return fail_errno("opendir", dir);
+  }
+  std::vector<std::string> dead;
+  while (auto* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    size_t at = name.rfind(kTmpInfix);
+    if (at == std::string_view::npos || at == 0 || (!of.empty() && name.substr(0, at) != of)) continue;
+    std::string_view digits = name.substr(at + kTmpInfix.size());
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    auto pid = static_cast<pid_t>(std::strtol(std::string(digits).c_str(), nullptr, 10));
+    // Anything but "no such process" (alive, or EPERM) keeps the file.
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    dead.emplace_back(name);
+  }
+  ::closedir(d);
+  for (const auto& name : dead) {
+    std::string path = dir + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("unlink", path);
   }
   return {};
 }

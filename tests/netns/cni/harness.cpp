@@ -1,14 +1,21 @@
 #include "harness.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "common/netns.h"
+
+extern char** environ;
 
 namespace strand::test {
 
@@ -90,6 +97,105 @@ PluginOutput run_plugin(const std::string& node, const PluginCall& call, const n
   res.json = nlohmann::json::parse(res.out, nullptr, false);
   if (res.json.is_discarded()) res.json = nullptr;
   return res;
+}
+
+std::optional<SpawnedPlugin> spawn_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,
+                                          const std::string& plugin) {
+  auto ns = Netns::open("/run/netns/" + node);
+  EXPECT_TRUE(ns) << "open node netns " << node;
+  if (!ns) return std::nullopt;
+  std::map<std::string, std::string> overrides = {
+      {"CNI_COMMAND", call.command}, {"CNI_CONTAINERID", call.container_id}, {"CNI_NETNS", call.netns},
+      {"CNI_IFNAME", call.ifname},   {"CNI_ARGS", call.args},
+      {"CNI_PATH", call.path.empty() ? bin_dir() + ":/usr/lib/cni" : call.path}};
+  for (const auto& [k, v] : call.extra_env) overrides[k] = v;
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    if (!overrides.contains(kv.substr(0, kv.find('=')))) env.push_back(std::move(kv));
+  }
+  for (const auto& [k, v] : overrides) env.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  // Close-on-exec everywhere: a concurrent spawn must not inherit these.
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return std::nullopt;
+  UniqueFd in_r(in[0]), in_w(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) return std::nullopt;
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return std::nullopt;
+  UniqueFd err_r(err[0]), err_w(err[1]);
+  // The conf fits in the pipe: written before the child exists, so a child
+  // killed early cannot make this write fail (or raise SIGPIPE).
+  const std::string input = conf.dump();
+  EXPECT_EQ(::write(in_w.get(), input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  in_w.reset();
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+  std::string path = bin_dir() + "/" + plugin;
+  char* argv[] = {path.data(), nullptr};
+  SpawnedPlugin p;
+  int rc;
+  {
+    auto guard = ns->enter();
+    EXPECT_TRUE(guard);
+    if (!guard) {
+      posix_spawn_file_actions_destroy(&fa);
+      return std::nullopt;
+    }
+    p.started = std::chrono::steady_clock::now();
+    rc = ::posix_spawn(&p.pid, path.c_str(), &fa, nullptr, argv, envp.data());
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  EXPECT_EQ(rc, 0) << "posix_spawn " << path << ": " << std::strerror(rc);
+  if (rc != 0) return std::nullopt;
+  p.out = std::move(out_r);
+  p.err = std::move(err_r);
+  return p;
+}
+
+FinishedPlugin wait_plugin(SpawnedPlugin& p) {
+  FinishedPlugin f;
+  std::array<char, 4096> buf{};
+  while (p.out || p.err) {
+    pollfd fds[2] = {{p.out.get(), POLLIN, 0}, {p.err.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      ADD_FAILURE() << "poll: " << std::strerror(errno);
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      UniqueFd& fd = i == 0 ? p.out : p.err;
+      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        fd.reset();
+        continue;
+      }
+      (i == 0 ? f.output.out : f.output.err).append(buf.data(), static_cast<size_t>(n));
+    }
+  }
+  f.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - p.started);
+  int status = 0;
+  while (::waitpid(p.pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ADD_FAILURE() << "waitpid " << p.pid << ": " << std::strerror(errno);
+      return f;
+    }
+  }
+  p.pid = -1;
+  if (WIFEXITED(status)) f.output.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) f.signal = WTERMSIG(status);
+  f.output.json = nlohmann::json::parse(f.output.out, nullptr, false);
+  if (f.output.json.is_discarded()) f.output.json = nullptr;
+  return f;
 }
 
 TempDir::TempDir() {

@@ -3,6 +3,9 @@
 // pods), the plugin binary run as a runtime runs it, and leak checks.
 #include <gtest/gtest.h>
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cni/exec.h"
+#include "common/fd.h"
 
 namespace strand::test {
 
@@ -58,6 +62,24 @@ struct PluginOutput {
 // Runs `plugin` (a file in bin_dir()) with `conf` on stdin, inside netns `node`.
 PluginOutput run_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,
                         const std::string& plugin = "strand");
+
+// A plugin process started without waiting for it, so that a test can kill it.
+struct SpawnedPlugin {
+  pid_t pid = -1;
+  UniqueFd out, err;
+  std::chrono::steady_clock::time_point started;
+};
+// Starts `plugin` as run_plugin does (in `node`, entered on the calling thread,
+// so the child starts there), with `conf` already on its stdin.
+std::optional<SpawnedPlugin> spawn_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,
+                                          const std::string& plugin = "strand");
+struct FinishedPlugin {
+  PluginOutput output;  // exit_code -1 when a signal ended it
+  int signal = 0;       // the signal that ended it, 0 when it exited
+  std::chrono::microseconds took{0};  // from the spawn to the end of its output
+};
+// Reads the process's output to the end and reaps it.
+FinishedPlugin wait_plugin(SpawnedPlugin& p);
 
 // A per-test directory under /tmp, removed on destruction.
 class TempDir {

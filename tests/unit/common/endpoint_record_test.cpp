@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -91,6 +93,35 @@ TEST_F(EndpointStoreTest, MakeDirsRejectsFile) {
   auto st = make_dirs(root_ + "/f");
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().err, ENOTDIR);
+}
+
+TEST_F(EndpointStoreTest, DeadWritersTemporariesAreRemovedLiveOnesKept) {
+  // A pid that no longer runs: a child that has exited and been reaped.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead = root_ + "/c1_eth0.json.tmp." + std::to_string(child);
+  const std::string live = root_ + "/c2_eth0.json.tmp." + std::to_string(::getpid());
+  const std::string other = root_ + "/notes.tmp.x1";
+  std::ofstream(dead) << "{";
+  std::ofstream(live) << "{";
+  std::ofstream(other) << "x";
+  const std::string dead_other = root_ + "/c4_eth0.json.tmp." + std::to_string(child);
+  std::ofstream(dead_other) << "{";
+  ASSERT_TRUE(write_file_atomic(root_ + "/c3_eth0.json", "{}"));
+  // Removing a record takes its own dead temporaries only.
+  EndpointStore store(root_);
+  ASSERT_TRUE(store.remove("c1", "eth0"));
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(dead_other));
+  // GC's sweep takes every dead one.
+  ASSERT_TRUE(remove_dead_temporaries(root_));
+  EXPECT_FALSE(std::filesystem::exists(dead_other));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/c3_eth0.json"));
+  EXPECT_TRUE(remove_dead_temporaries(root_ + "/missing"));
 }
 
 }  // namespace
