@@ -94,7 +94,7 @@ CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
 
   auto ipam = ipam::make_ipam(conf.raw);
   if (!ipam) return std::unexpected(ipam.error());
-  ipam::Request req{env.container_id, env.ifname, env.netns, env.args_raw, env.path_raw, conf.raw};
+  ipam::Request req = ipam_request(env, conf);
 
   // Declared after everything its undo steps refer to, so it runs first.
   Rollback rollback;

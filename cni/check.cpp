@@ -72,7 +72,7 @@ CniStatus cmd_check(const Env& env, const NetConf& conf) {
 
   auto ipam = ipam::make_ipam(conf.raw);
   if (!ipam) return std::unexpected(ipam.error());
-  ipam::Request req{env.container_id, env.ifname, env.netns, env.args_raw, env.path_raw, conf.raw};
+  ipam::Request req = ipam_request(env, conf);
   if (auto st = (*ipam)->check(req); !st) return st;
 
   if (conf.agent_required) {

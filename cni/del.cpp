@@ -17,7 +17,7 @@ CniStatus cmd_del(const Env& env, const NetConf& conf) {
   if (!host) return std::unexpected(to_cni_error(host.error(), "open netlink socket"));
   auto ipam = ipam::make_ipam(conf.raw);
   if (!ipam) return std::unexpected(ipam.error());
-  ipam::Request req{env.container_id, env.ifname, env.netns, env.args_raw, env.path_raw, conf.raw};
+  ipam::Request req = ipam_request(env, conf);
   if (auto st = release_attachment(conf, *host, **ipam, req); !st) return st;
   log::info("pod deleted", {{"host_if", host_ifname(env.container_id, env.ifname)}});
   return {};

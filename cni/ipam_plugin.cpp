@@ -1,13 +1,14 @@
 #include "cni/ipam_plugin.h"
 
 #include "cni/ipam/host_ipam.h"
+#include "cni/plugin.h"
 #include "cni/result_json.h"
 
 namespace strand::cni {
 
 CniResult<nlohmann::json> run_ipam_plugin(const Env& env, const NetConf& conf) {
   ipam::HostIpam ipam;
-  ipam::Request req{env.container_id, env.ifname, env.netns, env.args_raw, env.path_raw, conf.raw};
+  ipam::Request req = ipam_request(env, conf);
   switch (env.command) {
     case Command::kAdd: {
       auto r = ipam.add(req);
