@@ -9,6 +9,7 @@
 #include "cni/names.h"
 #include "cni/plugin.h"
 #include "cni/pod_network.h"
+#include "cni/sockets.h"
 #include "common/agent_client.h"
 #include "common/endpoint_record.h"
 #include "common/fault.h"
@@ -66,15 +67,14 @@ CniStatus handshake(const NetConf& conf, const EndpointRecord& rec) {
 }  // namespace
 
 CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
-  auto pod_ns = Netns::open(env.netns);
-  if (!pod_ns) return cni_fail(Code::kInvalidEnv, "CNI_NETNS " + env.netns + " cannot be opened", pod_ns.error().message());
-  auto host = netlink::Socket::open();
-  if (!host) return std::unexpected(to_cni_error(host.error(), "open netlink socket"));
-  auto pod = netlink::Socket::open_in(*pod_ns);
-  if (!pod) return std::unexpected(to_cni_error(pod.error(), "open netlink socket in the pod netns"));
+  auto sockets = open_pod_sockets(env.netns);
+  if (!sockets) return std::unexpected(sockets.error());
+  const Netns& pod_ns = sockets->pod_ns;
+  netlink::Socket& host = sockets->host;
+  netlink::Socket& pod = sockets->pod;
 
   // The pod's interface must not exist yet: a second ADD without DEL is an error.
-  if (auto existing = netlink::link_get(*pod, env.ifname); existing) {
+  if (auto existing = netlink::link_get(pod, env.ifname); existing) {
     return cni_fail(Code::kInvalidEnv, "interface " + env.ifname + " already exists in " + env.netns);
   }
 
@@ -125,7 +125,7 @@ CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
   for (const auto& ip : spec.ips) (ip.is_v4() ? has_v4 : has_v6) = true;
   if (auto st = ensure_forwarding(has_v4, has_v6); !st) return std::unexpected(to_cni_error(st.error(), "enable forwarding"));
 
-  auto info = setup_pod_network(*host, *pod, *pod_ns, spec, rollback);
+  auto info = setup_pod_network(host, pod, pod_ns, spec, rollback);
   if (!info) return std::unexpected(to_cni_error(info.error(), "set up pod network"));
 
   rec.host_ifindex = info->host_ifindex;

@@ -6,6 +6,7 @@
 #include "cni/names.h"
 #include "cni/plugin.h"
 #include "cni/pod_network.h"
+#include "cni/sockets.h"
 #include "common/agent_client.h"
 #include "common/endpoint_record.h"
 #include "common/log.h"
@@ -44,12 +45,10 @@ CniStatus cmd_check(const Env& env, const NetConf& conf) {
   if (!rec->has_value()) return cni_fail(Code::kUnknownContainer, "no endpoint for container " + env.container_id + " " + env.ifname);
   if ((*rec)->state != "ready") return std::unexpected(mismatch("endpoint record is " + (*rec)->state));
 
-  auto pod_ns = Netns::open(env.netns);
-  if (!pod_ns) return cni_fail(Code::kInvalidEnv, "CNI_NETNS " + env.netns + " cannot be opened", pod_ns.error().message());
-  auto host = netlink::Socket::open();
-  if (!host) return std::unexpected(to_cni_error(host.error(), "open netlink socket"));
-  auto pod = netlink::Socket::open_in(*pod_ns);
-  if (!pod) return std::unexpected(to_cni_error(pod.error(), "open netlink socket in the pod netns"));
+  auto sockets = open_pod_sockets(env.netns);
+  if (!sockets) return std::unexpected(sockets.error());
+  netlink::Socket& host = sockets->host;
+  netlink::Socket& pod = sockets->pod;
 
   PodNetSpec spec;
   spec.ifname = env.ifname;
@@ -59,7 +58,7 @@ CniStatus cmd_check(const Env& env, const NetConf& conf) {
   for (const auto& r : conf.prev_result->routes) {
     if (r.dst.len != 0) spec.extra_routes.push_back(r.dst);
   }
-  auto live = check_pod_network(*host, *pod, spec);
+  auto live = check_pod_network(host, pod, spec);
   if (!live) {
     if (live.error().op == "CHECK") return std::unexpected(mismatch(live.error().context));
     return std::unexpected(to_cni_error(live.error(), "read pod network"));
