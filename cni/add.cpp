@@ -20,6 +20,13 @@ namespace strand::cni {
 
 namespace {
 
+// Microseconds on the monotonic clock, for the phase timings in the log.
+int64_t mono_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
 uint64_t unix_ms() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -67,6 +74,7 @@ CniStatus handshake(const NetConf& conf, const EndpointRecord& rec) {
 }  // namespace
 
 CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
+  const int64_t t_start = mono_us();
   auto sockets = open_pod_sockets(env.netns);
   if (!sockets) return std::unexpected(sockets.error());
   const Netns& pod_ns = sockets->pod_ns;
@@ -107,6 +115,7 @@ CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
   });
 
   if (auto st = fault_point("ipam"); !st) return std::unexpected(to_cni_error(st.error(), "ipam"));
+  const int64_t t_ipam = mono_us();
   auto allocated = (*ipam)->add(req);
   if (!allocated) return std::unexpected(allocated.error());
   rollback.add("release addresses", [&ipam, &req] {
@@ -125,6 +134,7 @@ CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
   for (const auto& ip : spec.ips) (ip.is_v4() ? has_v4 : has_v6) = true;
   if (auto st = ensure_forwarding(has_v4, has_v6); !st) return std::unexpected(to_cni_error(st.error(), "enable forwarding"));
 
+  const int64_t t_net = mono_us();
   auto info = setup_pod_network(host, pod, pod_ns, spec, rollback);
   if (!info) return std::unexpected(to_cni_error(info.error(), "set up pod network"));
 
@@ -136,7 +146,9 @@ CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
   rec.state = "ready";
   if (auto st = store.write(rec); !st) return std::unexpected(to_cni_error(st.error(), "write endpoint record"));
 
+  const int64_t t_agent = mono_us();
   if (auto st = handshake(conf, rec); !st) return std::unexpected(st.error());
+  const int64_t t_done = mono_us();
 
   rollback.commit();
 
@@ -163,7 +175,11 @@ CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
                              std::string s;
                              for (const auto& ip : spec.ips) s += (s.empty() ? "" : ",") + ip.str();
                              return s;
-                           }()}});
+                           }()},
+                          {"us", std::to_string(t_done - t_start)},
+                          {"ipam_us", std::to_string(t_net - t_ipam)},
+                          {"net_us", std::to_string(t_agent - t_net)},
+                          {"agent_us", std::to_string(t_done - t_agent)}});
   return result;
 }
 
