@@ -1,0 +1,163 @@
+#include "agent/endpoints.h"
+
+#include <bpf/bpf.h>
+
+#include <cstring>
+
+#include "common/log.h"
+#include "common/rollback.h"
+#include "netlink/ops.h"
+#include "netlink/socket.h"
+#include "strand_maps.h"
+
+namespace strand::agent {
+namespace {
+
+Result<int> host_ifindex(const std::string& host_ifname) {
+  auto s = netlink::Socket::open();
+  if (!s) return std::unexpected(s.error());
+  auto link = netlink::link_get(*s, host_ifname);
+  if (!link) return std::unexpected(link.error());
+  return link->index;
+}
+
+Status map_put(int map_fd, int ifindex) {
+  __u32 key = static_cast<__u32>(ifindex);
+  strand_endpoint ep{};
+  ep.ep_id = key;  // ifindexes are unique on the node and never 0
+  ep.identity = 0;
+  ep.flags = 0;
+  if (bpf_map_update_elem(map_fd, &key, &ep, BPF_ANY) != 0) {
+    return fail_errno("bpf_map_update_elem endpoints", "ifindex " + std::to_string(ifindex));
+  }
+  return {};
+}
+
+Status map_delete(int map_fd, int ifindex) {
+  __u32 key = static_cast<__u32>(ifindex);
+  if (bpf_map_delete_elem(map_fd, &key) != 0 && errno != ENOENT) {
+    return fail_errno("bpf_map_delete_elem endpoints", "ifindex " + std::to_string(ifindex));
+  }
+  return {};
+}
+
+nlohmann::json reply(const Status& st) {
+  if (st) return {{"ok", true}};
+  return {{"ok", false}, {"error", st.error().message()}};
+}
+
+}  // namespace
+
+Status Endpoints::add(const EndpointRecord& rec) {
+  if (rec.container_id.empty() || rec.ifname.empty() || rec.host_ifname.empty()) {
+    return fail("add", EINVAL, "record needs containerID, ifname and hostIfname");
+  }
+  auto ifindex = host_ifindex(rec.host_ifname);
+  if (!ifindex) return std::unexpected(with_context(ifindex.error(), "host veth " + rec.host_ifname));
+  Rollback undo;
+  if (auto st = attacher_.attach(dp_, *ifindex, rec.host_ifname); !st) return st;
+  undo.add("detach", [&] { (void)attacher_.detach(*ifindex, rec.host_ifname); });
+  if (auto st = map_put(dp_.endpoints_fd(), *ifindex); !st) return st;
+  undo.commit();
+  EndpointRecord r = rec;
+  r.host_ifindex = *ifindex;
+  known_[{rec.container_id, rec.ifname}] = r;
+  log::info("endpoint attached", {{"container", rec.container_id},
+                                  {"ifname", rec.ifname},
+                                  {"host_if", rec.host_ifname},
+                                  {"ifindex", std::to_string(*ifindex)},
+                                  {"mode", attach_mode_name(attacher_.mode())}});
+  return {};
+}
+
+Result<std::optional<EndpointRecord>> Endpoints::find(const std::string& container_id, const std::string& ifname) {
+  if (auto it = known_.find({container_id, ifname}); it != known_.end()) return std::optional{it->second};
+  return store_.read(container_id, ifname);
+}
+
+Status Endpoints::del(const std::string& container_id, const std::string& ifname) {
+  auto rec = find(container_id, ifname);
+  if (!rec) return std::unexpected(rec.error());
+  if (!*rec) return {};  // never attached, or already deleted
+  const auto& r = **rec;
+  // The device may be gone with its netns: then only the pins and the entry remain.
+  auto ifindex = host_ifindex(r.host_ifname);
+  const int index = ifindex ? *ifindex : 0;
+  if (auto st = attacher_.detach(index, r.host_ifname); !st) return st;
+  for (int i : {index, r.host_ifindex}) {
+    if (i == 0) continue;
+    if (auto st = map_delete(dp_.endpoints_fd(), i); !st) return st;
+  }
+  known_.erase({container_id, ifname});
+  log::info("endpoint detached", {{"container", container_id}, {"ifname", ifname}, {"host_if", r.host_ifname}});
+  return {};
+}
+
+Result<bool> Endpoints::check(const std::string& container_id, const std::string& ifname) {
+  auto rec = find(container_id, ifname);
+  if (!rec) return std::unexpected(rec.error());
+  if (!*rec) return false;
+  auto ifindex = host_ifindex((*rec)->host_ifname);
+  if (!ifindex) return false;
+  auto a = attacher_.attached(*ifindex, (*rec)->host_ifname);
+  if (!a || !*a) return a;
+  __u32 key = static_cast<__u32>(*ifindex);
+  strand_endpoint ep{};
+  return bpf_map_lookup_elem(dp_.endpoints_fd(), &key, &ep) == 0 && ep.ep_id != 0;
+}
+
+int Endpoints::restore() {
+  std::vector<std::string> bad;
+  auto recs = store_.list(&bad);
+  for (const auto& b : bad) log::warn("endpoint record unreadable", {{"file", b}});
+  if (!recs) {
+    log::error("endpoint records not listed", {{"dir", store_.dir()}, {"error", recs.error().message()}});
+    return 0;
+  }
+  int n = 0;
+  for (const auto& r : *recs) {
+    if (r.state != "ready") continue;
+    if (auto st = add(r); !st) {
+      log::warn("endpoint not restored", {{"container", r.container_id}, {"ifname", r.ifname},
+                                          {"error", st.error().message()}});
+      continue;
+    }
+    ++n;
+  }
+  log::info("endpoints restored", {{"attached", std::to_string(n)}, {"records", std::to_string(recs->size())}});
+  return n;
+}
+
+nlohmann::json Endpoints::handle(const std::string& line) {
+  auto req = nlohmann::json::parse(line, nullptr, false);
+  if (!req.is_object() || !req.contains("op") || !req["op"].is_string()) {
+    return {{"ok", false}, {"error", "request is not a JSON object with an op"}};
+  }
+  const std::string op = req["op"];
+  if (op == "status") return {{"ok", true}};
+  if (op == "add") {
+    if (!req.contains("endpoint")) return {{"ok", false}, {"error", "add without endpoint"}};
+    auto rec = decode_endpoint_record(req["endpoint"].dump());
+    if (!rec) return {{"ok", false}, {"error", rec.error().message()}};
+    auto st = add(*rec);
+    if (!st) log::error("endpoint not attached", {{"container", rec->container_id}, {"error", st.error().message()}});
+    return reply(st);
+  }
+  if (op == "del" || op == "check") {
+    const std::string id = req.value("containerID", "");
+    const std::string ifname = req.value("ifname", "");
+    if (id.empty() || ifname.empty()) return {{"ok", false}, {"error", op + " needs containerID and ifname"}};
+    if (op == "del") {
+      auto st = del(id, ifname);
+      if (!st) log::error("endpoint not detached", {{"container", id}, {"error", st.error().message()}});
+      return reply(st);
+    }
+    auto a = check(id, ifname);
+    if (!a) return {{"ok", false}, {"error", a.error().message()}};
+    if (!*a) return {{"ok", false}, {"error", "datapath not attached to " + id + "/" + ifname}};
+    return {{"ok", true}};
+  }
+  return {{"ok", false}, {"error", "unknown op " + op}};
+}
+
+}  // namespace strand::agent

@@ -1,0 +1,43 @@
+#pragma once
+// Endpoints: the agent's side of the CNI handshake. "add" attaches the pod
+// programs to the record's host veth and fills the endpoints map; "del" undoes
+// it; "check" says whether it is in place. At start every "ready" record of the
+// state dir is brought back to attached.
+#include <map>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/datapath/attach.h"
+#include "agent/datapath/loader.h"
+#include "common/endpoint_record.h"
+#include "common/error.h"
+
+namespace strand::agent {
+
+class Endpoints {
+ public:
+  Endpoints(Datapath& dp, Attacher& attacher, std::string state_dir)
+      : dp_(dp), attacher_(attacher), store_(std::move(state_dir)) {}
+
+  [[nodiscard]] Status add(const EndpointRecord& rec);
+  [[nodiscard]] Status del(const std::string& container_id, const std::string& ifname);
+  [[nodiscard]] Result<bool> check(const std::string& container_id, const std::string& ifname);
+  // Attaches every "ready" record; returns how many are attached (errors are logged).
+  int restore();
+
+  // One request line in, one reply object out.
+  [[nodiscard]] nlohmann::json handle(const std::string& line);
+
+ private:
+  // Where an attachment lives: from add, or from its record after a restart.
+  [[nodiscard]] Result<std::optional<EndpointRecord>> find(const std::string& container_id, const std::string& ifname);
+
+  Datapath& dp_;
+  Attacher& attacher_;
+  EndpointStore store_;
+  std::map<std::pair<std::string, std::string>, EndpointRecord> known_;  // (container, ifname)
+};
+
+}  // namespace strand::agent

@@ -1,0 +1,87 @@
+// strand-agent: wiring only. Load the datapath (maps pinned per node), bring
+// every ready endpoint back to attached, then serve the CNI on the socket.
+// --cleanup: detach and unpin everything of the node and exit.
+#include <csignal>
+
+#include <atomic>
+
+#include "agent/bpffs.h"
+#include "agent/config.h"
+#include "agent/datapath/attach.h"
+#include "agent/datapath/loader.h"
+#include "agent/endpoints.h"
+#include "agent/server.h"
+#include "common/log.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+int cleanup(const strand::agent::Config& c) {
+  using namespace strand::agent;
+  int rc = 0;
+  if (auto st = detach_all_pinned(c.link_pin_dir()); !st) {
+    strand::log::error("links not removed", {{"error", st.error().message()}});
+    rc = 1;
+  }
+  if (auto names = pin_names(c.map_pin_dir()); names) {
+    for (const auto& n : *names) {
+      if (auto st = unpin(c.map_pin_dir() + "/" + n); !st) rc = 1;
+    }
+  }
+  for (const auto& d : {c.link_pin_dir(), c.map_pin_dir(), c.pin_root()}) {
+    if (auto st = remove_dir(d); !st) {
+      strand::log::error("pin directory not removed", {{"error", st.error().message()}});
+      rc = 1;
+    }
+  }
+  (void)remove_dir(c.bpffs + "/strand");  // only when no other node's pins are left
+  strand::log::info("cleanup done", {{"pins", c.pin_root()}, {"rc", std::to_string(rc)}});
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace strand::agent;
+  int exit_code = 0;
+  auto cfg = parse_config(argc, argv, exit_code);
+  if (!cfg) return exit_code;
+  strand::log::init("strand-agent", cfg->log_file, cfg->log_level);
+  spdlog::flush_on(spdlog::level::trace);  // few lines, and a killed agent must leave them all
+
+  if (auto st = ensure_bpffs(cfg->bpffs); !st) {
+    strand::log::error("bpffs not available", {{"error", st.error().message()}});
+    return 1;
+  }
+  if (cfg->cleanup) return cleanup(*cfg);
+
+  auto dp = Datapath::load(cfg->map_pin_dir());
+  if (!dp) {
+    strand::log::error("datapath not loaded", {{"error", dp.error().message()}});
+    return 1;
+  }
+  const AttachMode mode = detect_attach_mode();
+  strand::log::info("attach mode", {{"mode", attach_mode_name(mode)}, {"links", cfg->link_pin_dir()}});
+  Attacher attacher(mode, cfg->link_pin_dir());
+  Endpoints endpoints(*dp, attacher, cfg->state_dir);
+  endpoints.restore();
+
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  auto server = Server::listen(cfg->socket);
+  if (!server) {
+    strand::log::error("socket not bound", {{"error", server.error().message()}});
+    return 1;
+  }
+  strand::log::info("agent ready", {{"node", cfg->node}, {"socket", cfg->socket}});
+  auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop);
+  if (!st) {
+    strand::log::error("server failed", {{"error", st.error().message()}});
+    return 1;
+  }
+  strand::log::info("agent stopped");
+  return 0;
+}

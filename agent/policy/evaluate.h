@@ -1,0 +1,47 @@
+#pragma once
+// Whether NetworkPolicy v1 lets one endpoint reach another, with the reason.
+// Traffic passes only if the source's egress and the destination's ingress
+// both allow it. A pod selected by no policy of a direction is unrestricted
+// in that direction; the policies selecting it combine as a union.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agent/policy/types.h"
+
+namespace strand::policy {
+
+struct PodRef {
+  std::string ns;
+  std::string name;
+};
+
+// A pod of the cluster, or an address outside it (or a node).
+using Endpoint = std::variant<PodRef, IpAddr>;
+
+struct RuleRef {
+  std::string policy;  // "ns/name"
+  size_t index = 0;    // into ingress or egress
+};
+
+// One side of the decision: the source's egress or the destination's ingress.
+struct SideVerdict {
+  bool allowed = true;
+  std::vector<std::string> isolated_by;  // policies of this direction selecting the pod
+  std::optional<RuleRef> allowed_by;     // first rule that lets the traffic through
+  std::string reason;                    // "not isolated", "allowed by x/p ingress[0]", ...
+};
+
+struct Verdict {
+  bool allowed = false;
+  SideVerdict egress;   // of the source
+  SideVerdict ingress;  // of the destination
+  std::string reason;   // one line combining both sides
+};
+
+[[nodiscard]] Verdict evaluate(const Cluster& cluster, const Endpoint& from, const Endpoint& to, uint16_t port,
+                               Protocol proto);
+
+}  // namespace strand::policy

@@ -1,0 +1,24 @@
+#pragma once
+// Parse NetworkPolicy, Pod and Namespace objects from the shape the API server
+// gives (`kubectl get -o json`) or from YAML manifests. Errors name the field:
+// "networkpolicy x/deny spec.ingress[0].from[1].ipBlock.cidr: ...".
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <vector>
+
+#include "agent/policy/types.h"
+#include "common/error.h"
+
+namespace strand::policy {
+
+[[nodiscard]] Result<NetworkPolicy> parse_network_policy(const nlohmann::json& obj);
+[[nodiscard]] Result<Pod> parse_pod(const nlohmann::json& obj);
+[[nodiscard]] Result<Namespace> parse_namespace(const nlohmann::json& obj);
+
+// YAML to the JSON value it denotes (plain scalars become numbers, booleans or
+// null when they read as such; quoted scalars stay strings).
+[[nodiscard]] Result<nlohmann::json> yaml_to_json(std::string_view yaml);
+// Every document of a multi-document YAML stream ("---"), each a NetworkPolicy.
+[[nodiscard]] Result<std::vector<NetworkPolicy>> parse_network_policies_yaml(std::string_view yaml);
+
+}  // namespace strand::policy

@@ -1,0 +1,33 @@
+#pragma once
+// The agent's unix socket: one JSON request per line, one JSON reply per line,
+// served by a single thread polling the listener and its connections.
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "common/error.h"
+#include "common/fd.h"
+
+namespace strand::agent {
+
+class Server {
+ public:
+  using Handler = std::function<std::string(const std::string& line)>;  // reply without '\n'
+  static constexpr size_t kMaxRequest = 64 * 1024;  // a longer line closes the connection
+  static constexpr size_t kMaxClients = 64;
+
+  // Binds `path` (replacing a stale socket file), mode 0600.
+  [[nodiscard]] static Result<Server> listen(const std::string& path);
+  Server(Server&&) = default;
+  ~Server();
+
+  // Serves until `stop` is set (checked at least every 200 ms).
+  [[nodiscard]] Status run(const Handler& handle, const std::atomic<bool>& stop);
+
+ private:
+  Server(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
+  std::string path_;
+};
+
+}  // namespace strand::agent
