@@ -198,6 +198,19 @@ class AgentTest : public ::testing::Test {
     return ep;
   }
 
+  // Packets the programs counted for ep_id (ep_stats, summed over CPUs, both directions).
+  uint64_t ep_packets(uint32_t ep_id) const {
+    UniqueFd fd(bpf_obj_get((pin_root_ + "/maps/ep_stats").c_str()));
+    EXPECT_TRUE(fd) << "pinned ep_stats map: " << std::strerror(errno);
+    if (!fd) return 0;
+    const int ncpu = libbpf_num_possible_cpus();
+    std::vector<strand_ep_stats> per_cpu(static_cast<size_t>(ncpu));
+    if (bpf_map_lookup_elem(fd.get(), &ep_id, per_cpu.data()) != 0) return 0;
+    uint64_t n = 0;
+    for (const auto& s : per_cpu) n += s.packets[0] + s.packets[1];
+    return n;
+  }
+
   // Exactly one program on each hook of the record's host veth, with both links pinned.
   void expect_attached(const EndpointRecord& r) {
     EXPECT_TRUE(std::filesystem::exists(link_pin(r.host_ifname, "ingress"))) << r.host_ifname;
@@ -243,8 +256,12 @@ TEST_F(AgentTest, AttachSurvivesRestartAndDetaches) {
   const auto a_in = tcx_progs(ra.host_ifindex, kTcxIngress);
 
   // Traffic passes through the attached programs: their per-endpoint counters move.
+  const uint32_t a_ep = endpoint_entry(ra.host_ifindex).value_or(strand_endpoint{}).ep_id;
+  const uint64_t before = ep_packets(a_ep);
   ASSERT_TRUE(ping(1, ip_of(b)));
   ASSERT_TRUE(ping(2, ip_of(a)));
+  const uint64_t after = ep_packets(a_ep);
+  EXPECT_GE(after, before + 8) << "4 echo requests and 4 replies cross c1's host veth";
   auto with_prev = conf();
   with_prev["prevResult"] = a.json;
   EXPECT_EQ(call("CHECK", "c1", 1, with_prev).exit_code, 0);
@@ -252,6 +269,7 @@ TEST_F(AgentTest, AttachSurvivesRestartAndDetaches) {
   // kill -9: the pinned links keep the programs attached.
   stop_agent(SIGKILL);
   ASSERT_TRUE(ping(1, ip_of(b)));
+  EXPECT_GE(ep_packets(a_ep), after + 4) << "programs still run with the agent dead";
   EXPECT_EQ(tcx_progs(ra.host_ifindex, kTcxIngress), a_in);
   // Lose c2's attachment while the agent is down: the restart must bring it back.
   for (const char* hook : {"ingress", "egress"}) {
