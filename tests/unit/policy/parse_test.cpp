@@ -1,0 +1,192 @@
+// Parsing: the Kubernetes JSON shape, YAML, implied policyTypes, and an error
+// table where each bad input must be rejected naming its field.
+#include <gtest/gtest.h>
+
+#include "agent/policy/k8s_json.h"
+
+namespace strand::policy {
+namespace {
+
+using nlohmann::json;
+
+TEST(Parse, KubectlJson) {
+  auto obj = json::parse(R"({
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "api", "namespace": "prod", "resourceVersion": "7"},
+    "spec": {
+      "podSelector": {"matchLabels": {"app": "api"}},
+      "policyTypes": ["Ingress"],
+      "ingress": [{
+        "from": [
+          {"namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["a", "b"]}]},
+           "podSelector": {}},
+          {"ipBlock": {"cidr": "10.1.2.3/16", "except": ["10.1.9.0/24"]}}
+        ],
+        "ports": [{"port": 8080, "endPort": 8090}, {"protocol": "UDP", "port": "dns"}, {"protocol": "SCTP"}]
+      }]
+    }
+  })");
+  auto np = parse_network_policy(obj);
+  ASSERT_TRUE(np.has_value()) << np.error().message();
+  EXPECT_EQ(np->id(), "prod/api");
+  EXPECT_EQ(np->pod_selector.match_labels, (Labels{{"app", "api"}}));
+  EXPECT_TRUE(np->ingress_type);
+  EXPECT_FALSE(np->egress_type);
+  ASSERT_EQ(np->ingress.size(), 1u);
+  const Rule& r = np->ingress[0];
+  ASSERT_EQ(r.peers.size(), 2u);
+  ASSERT_TRUE(r.peers[0].namespace_selector.has_value());
+  EXPECT_EQ(r.peers[0].namespace_selector->match_expressions[0].op, SelectorOp::kIn);
+  EXPECT_EQ(r.peers[0].namespace_selector->match_expressions[0].values, (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(r.peers[0].pod_selector.has_value());
+  EXPECT_FALSE(r.peers[0].ip_block.has_value());
+  ASSERT_TRUE(r.peers[1].ip_block.has_value());
+  EXPECT_EQ(r.peers[1].ip_block->cidr.str(), "10.1.0.0/16");  // host bits cleared
+  EXPECT_FALSE(r.peers[1].pod_selector.has_value());
+  ASSERT_EQ(r.ports.size(), 3u);
+  EXPECT_EQ(r.ports[0].protocol, Protocol::kTcp);
+  EXPECT_EQ(std::get<uint16_t>(r.ports[0].port), 8080);
+  EXPECT_EQ(r.ports[0].end_port, std::optional<uint16_t>(8090));
+  EXPECT_EQ(r.ports[1].protocol, Protocol::kUdp);
+  EXPECT_EQ(std::get<std::string>(r.ports[1].port), "dns");
+  EXPECT_EQ(r.ports[2].protocol, Protocol::kSctp);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(r.ports[2].port));
+}
+
+TEST(Parse, ImpliedPolicyTypes) {
+  auto types = [](const char* yaml) {
+    auto v = parse_network_policies_yaml(yaml);
+    EXPECT_TRUE(v.has_value()) << v.error().message();
+    return std::pair{v->at(0).ingress_type, v->at(0).egress_type};
+  };
+  EXPECT_EQ(types("metadata: {name: p}\nspec: {podSelector: {}}"), std::pair(true, false));
+  EXPECT_EQ(types("metadata: {name: p}\nspec: {podSelector: {}, egress: [{}]}"), std::pair(true, true));
+  EXPECT_EQ(types("metadata: {name: p}\nspec: {podSelector: {}, egress: []}"), std::pair(true, false));
+  EXPECT_EQ(types("metadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Egress]}"), std::pair(false, true));
+  EXPECT_EQ(types("metadata: {name: p}\nspec: {podSelector: {}, policyTypes: [Ingress], egress: [{}]}"),
+            std::pair(true, false));
+}
+
+TEST(Parse, YamlEmptyFromAndIngressDiffer) {
+  auto v = parse_network_policies_yaml(R"(
+metadata: {name: p, namespace: n}
+spec:
+  podSelector: {}
+  ingress:
+  - from: []
+    ports: []
+)");
+  ASSERT_TRUE(v.has_value()) << v.error().message();
+  ASSERT_EQ(v->size(), 1u);
+  EXPECT_EQ(v->at(0).ingress.size(), 1u);  // one rule, matching everything
+  EXPECT_TRUE(v->at(0).ingress[0].peers.empty());
+  EXPECT_EQ(v->at(0).ns, "n");
+}
+
+TEST(Parse, YamlQuotedNumberIsPortName) {
+  auto v = parse_network_policies_yaml("metadata: {name: p}\nspec:\n  ingress: [{ports: [{port: \"80\"}]}]\n");
+  ASSERT_FALSE(v.has_value());
+  EXPECT_NE(v.error().context.find("spec.ingress[0].ports[0].port"), std::string::npos) << v.error().message();
+}
+
+TEST(Parse, PodAndNamespace) {
+  auto pod = parse_pod(json::parse(R"({
+    "kind": "Pod", "metadata": {"name": "a", "namespace": "x", "labels": {"pod": "a"}},
+    "spec": {"containers": [{"name": "c", "ports": [
+      {"name": "http", "containerPort": 80},
+      {"containerPort": 53, "protocol": "UDP"}]}]},
+    "status": {"podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}, {"ip": "fd00::1"}]}
+  })"));
+  ASSERT_TRUE(pod.has_value()) << pod.error().message();
+  EXPECT_EQ(pod->labels.at("pod"), "a");
+  ASSERT_EQ(pod->ips.size(), 2u);
+  EXPECT_EQ(pod->ips[1].str(), "fd00::1");
+  ASSERT_EQ(pod->ports.size(), 2u);
+  EXPECT_EQ(pod->ports[0].name, "http");
+  EXPECT_EQ(pod->ports[0].protocol, Protocol::kTcp);
+  EXPECT_EQ(pod->ports[1].port, 53);
+  EXPECT_EQ(pod->ports[1].protocol, Protocol::kUdp);
+
+  auto ns = parse_namespace(json::parse(R"({"kind": "Namespace", "metadata": {"name": "x", "labels": {"ns": "x"}}})"));
+  ASSERT_TRUE(ns.has_value()) << ns.error().message();
+  EXPECT_EQ(ns->name, "x");
+  EXPECT_EQ(ns->labels.at("ns"), "x");
+
+  auto bad = parse_pod(json::parse(R"({"metadata": {"name": "a"}, "status": {"podIPs": [{"ip": "10.0.0.300"}]}})"));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().context.find("status.podIPs[0].ip"), std::string::npos) << bad.error().message();
+}
+
+struct BadCase {
+  const char* name;
+  const char* spec;   // YAML of the spec only
+  const char* field;  // must appear in the error
+};
+
+class ParseErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ParseErrors, NameTheField) {
+  const BadCase& c = GetParam();
+  std::string yaml = std::string("metadata: {name: bad, namespace: x}\nspec:\n") + c.spec;
+  auto v = parse_network_policies_yaml(yaml);
+  ASSERT_FALSE(v.has_value()) << c.name;
+  EXPECT_EQ(v.error().err, EINVAL);
+  EXPECT_EQ(v.error().op, "parse networkpolicy");
+  EXPECT_NE(v.error().context.find(c.field), std::string::npos) << v.error().message();
+  EXPECT_NE(v.error().context.find("x/bad"), std::string::npos) << v.error().message();
+}
+
+const BadCase kBad[] = {
+    {"unknown_protocol", "  ingress: [{ports: [{protocol: ICMP, port: 1}]}]", "spec.ingress[0].ports[0].protocol"},
+    {"lowercase_protocol", "  egress: [{ports: [{protocol: tcp}]}]", "spec.egress[0].ports[0].protocol"},
+    {"port_zero", "  ingress: [{ports: [{port: 0}]}]", "spec.ingress[0].ports[0].port"},
+    {"port_too_big", "  ingress: [{ports: [{port: 65536}]}]", "spec.ingress[0].ports[0].port"},
+    {"bad_port_name", "  ingress: [{ports: [{port: Web_Port}]}]", "spec.ingress[0].ports[0].port"},
+    {"endport_without_port", "  ingress: [{ports: [{endPort: 90}]}]", "spec.ingress[0].ports[0].endPort"},
+    {"endport_with_name", "  ingress: [{ports: [{port: web, endPort: 90}]}]", "spec.ingress[0].ports[0].endPort"},
+    {"endport_below_port", "  ingress: [{ports: [{port: 100, endPort: 90}]}]", "spec.ingress[0].ports[0].endPort"},
+    {"bad_cidr", "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]", "spec.ingress[0].from[0].ipBlock.cidr"},
+    {"bad_cidr6", "  egress: [{to: [{ipBlock: {cidr: \"fd00::/129\"}}]}]", "spec.egress[0].to[0].ipBlock.cidr"},
+    {"cidr_no_length", "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.1}}]}]", "spec.ingress[0].from[0].ipBlock.cidr"},
+    {"cidr_missing", "  ingress: [{from: [{ipBlock: {except: [10.0.0.0/24]}}]}]",
+     "spec.ingress[0].from[0].ipBlock.cidr"},
+    {"except_outside", "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}}]}]",
+     "spec.ingress[0].from[0].ipBlock.except[0]"},
+    {"except_equal", "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.0.0.0/16]}}]}]",
+     "spec.ingress[0].from[0].ipBlock.except[0]"},
+    {"except_wider", "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.0.0.0/8]}}]}]",
+     "spec.ingress[0].from[0].ipBlock.except[0]"},
+    {"except_other_family", "  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/16, except: [\"fd00::/64\"]}}]}]",
+     "spec.ingress[0].from[0].ipBlock.except[0]"},
+    {"except6_outside", "  ingress: [{from: [{ipBlock: {cidr: \"fd00::/64\", except: [\"fd01::/96\"]}}]}]",
+     "spec.ingress[0].from[0].ipBlock.except[0]"},
+    {"ipblock_and_selector", "  ingress: [{from: [{podSelector: {}, ipBlock: {cidr: 10.0.0.0/8}}]}]",
+     "spec.ingress[0].from[0]"},
+    {"empty_peer", "  egress: [{to: [{}]}]", "spec.egress[0].to[0]"},
+    {"unknown_operator", "  podSelector: {matchExpressions: [{key: a, operator: Equals, values: [b]}]}",
+     "spec.podSelector.matchExpressions[0].operator"},
+    {"in_without_values", "  podSelector: {matchExpressions: [{key: a, operator: In}]}",
+     "spec.podSelector.matchExpressions[0].values"},
+    {"exists_with_values", "  podSelector: {matchExpressions: [{key: a, operator: Exists, values: [b]}]}",
+     "spec.podSelector.matchExpressions[0].values"},
+    {"label_not_string", "  podSelector: {matchLabels: {a: [b]}}", "spec.podSelector.matchLabels.a"},
+    {"unknown_policy_type", "  policyTypes: [Ingress, Both]", "spec.policyTypes[1]"},
+    {"ingress_not_list", "  ingress: {from: []}", "spec.ingress"},
+    {"ports_not_list", "  egress: [{ports: 80}]", "spec.egress[0].ports"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Table, ParseErrors, ::testing::ValuesIn(kBad),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Parse, MissingMetadataAndKind) {
+  EXPECT_FALSE(parse_network_policy(json::parse(R"({"spec": {}})")).has_value());
+  auto wrong = parse_network_policy(json::parse(R"({"kind": "Pod", "metadata": {"name": "p"}, "spec": {}})"));
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_NE(wrong.error().context.find("kind"), std::string::npos);
+  auto yaml = parse_network_policies_yaml("metadata: {name: [unclosed");
+  ASSERT_FALSE(yaml.has_value());
+  EXPECT_EQ(yaml.error().op, "parse yaml");
+}
+
+}  // namespace
+}  // namespace strand::policy
