@@ -14,6 +14,7 @@ struct Resolved {
   const Labels* ns_labels = nullptr;
   std::vector<IpAddr> ips;
   std::string label;  // for explanations: "x/a" or "192.0.2.1"
+  bool unknown = false;  // a PodRef naming no pod of the cluster
 };
 
 const Labels kNoLabels;
@@ -27,6 +28,8 @@ Resolved resolve(const Cluster& c, const Endpoint& e) {
       r.ips = r.pod->ips;
       const Namespace* ns = c.find_namespace(ref->ns);
       r.ns_labels = ns != nullptr ? &ns->labels : &kNoLabels;
+    } else {
+      r.unknown = true;
     }
     return r;
   }
@@ -139,6 +142,13 @@ Verdict evaluate(const Cluster& c, const Endpoint& from, const Endpoint& to, uin
   Resolved src = resolve(c, from);
   Resolved dst = resolve(c, to);
   Verdict out;
+  if (src.unknown || dst.unknown) {
+    // Nothing is known about the pod's labels or ports: judge nothing.
+    out.allowed = false;
+    out.reason = "unknown pod " + (src.unknown ? src.label : dst.label);
+    (src.unknown ? out.egress : out.ingress) = SideVerdict{false, {}, std::nullopt, out.reason};
+    return out;
+  }
   if (src.pod != nullptr && src.pod == dst.pod) {
     // A pod reaching itself goes over loopback, never through policy.
     out.allowed = true;

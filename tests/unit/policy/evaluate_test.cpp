@@ -123,3 +123,21 @@ spec:
 
 }  // namespace
 }  // namespace strand::policy::testing
+
+namespace strand::policy::testing {
+namespace {
+
+TEST(Evaluate, UnknownPodIsDenied) {
+  Cluster c = make_cluster();
+  Verdict v = evaluate(c, PodRef{"x", "q"}, PodRef{"x", "a"}, 80, Protocol::kTcp);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_FALSE(v.egress.allowed);
+  EXPECT_EQ(v.reason, "unknown pod x/q");
+  Verdict w = evaluate(c, PodRef{"x", "a"}, PodRef{"w", "a"}, 80, Protocol::kTcp);
+  EXPECT_FALSE(w.allowed);
+  EXPECT_FALSE(w.ingress.allowed);
+  EXPECT_EQ(w.reason, "unknown pod w/a");
+}
+
+}  // namespace
+}  // namespace strand::policy::testing
