@@ -450,6 +450,46 @@ Result<Namespace> parse_namespace(const json& obj) {
   return Namespace{meta->name, std::move(meta->labels)};
 }
 
+Result<Cluster> parse_cluster(const json& list) {
+  const json* items = list.is_array() ? &list : member(list, "items");
+  if (items == nullptr || !items->is_array()) return fail("parse cluster", EINVAL, "items: must be an array");
+  Cluster c;
+  for (size_t i = 0; i < items->size(); ++i) {
+    const json& obj = (*items)[i];
+    std::string where = "items[" + std::to_string(i) + "]";
+    const json* kind = member(obj, "kind");
+    if (kind == nullptr || !kind->is_string()) return fail("parse cluster", EINVAL, where + ".kind: required");
+    const auto& k = kind->get_ref<const std::string&>();
+    if (k == "Namespace") {
+      auto ns = parse_namespace(obj);
+      if (!ns) return std::unexpected(with_context(ns.error(), where));
+      c.namespaces.push_back(std::move(*ns));
+    } else if (k == "Pod") {
+      auto pod = parse_pod(obj);
+      if (!pod) return std::unexpected(with_context(pod.error(), where));
+      c.pods.push_back(std::move(*pod));
+    } else if (k == "NetworkPolicy") {
+      auto np = parse_network_policy(obj);
+      if (!np) return std::unexpected(with_context(np.error(), where));
+      c.policies.push_back(std::move(*np));
+    } else if (k == "Node") {
+      const json* status = member(obj, "status");
+      const json* addrs = status == nullptr ? nullptr : member(*status, "addresses");
+      if (addrs == nullptr || !addrs->is_array()) continue;
+      for (const json& a : *addrs) {
+        const json* type = member(a, "type");
+        const json* address = member(a, "address");
+        if (type == nullptr || address == nullptr || !type->is_string() || !address->is_string()) continue;
+        if (*type != "InternalIP" && *type != "ExternalIP") continue;
+        auto ip = IpAddr::parse(address->get<std::string>());
+        if (!ip) return std::unexpected(with_context(ip.error(), where + ".status.addresses"));
+        c.node_ips.push_back(*ip);
+      }
+    }
+  }
+  return c;
+}
+
 Result<json> yaml_to_json(std::string_view yaml) {
   try {
     return node_to_json(YAML::Load(std::string(yaml)), "");

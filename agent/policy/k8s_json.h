@@ -15,6 +15,11 @@ namespace strand::policy {
 [[nodiscard]] Result<Pod> parse_pod(const nlohmann::json& obj);
 [[nodiscard]] Result<Namespace> parse_namespace(const nlohmann::json& obj);
 
+// A cluster from `kubectl get namespaces,pods,networkpolicies,nodes -A -o json`:
+// a List (or a bare array) of objects, dispatched on kind. Nodes contribute
+// their InternalIP/ExternalIP addresses to node_ips; other kinds are skipped.
+[[nodiscard]] Result<Cluster> parse_cluster(const nlohmann::json& list);
+
 // YAML to the JSON value it denotes (plain scalars become numbers, booleans or
 // null when they read as such; quoted scalars stay strings).
 [[nodiscard]] Result<nlohmann::json> yaml_to_json(std::string_view yaml);

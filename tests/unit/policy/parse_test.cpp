@@ -190,3 +190,32 @@ TEST(Parse, MissingMetadataAndKind) {
 
 }  // namespace
 }  // namespace strand::policy
+
+namespace strand::policy {
+namespace {
+
+TEST(Parse, ClusterFromKubectlList) {
+  auto c = parse_cluster(nlohmann::json::parse(R"({"kind": "List", "items": [
+    {"kind": "Namespace", "metadata": {"name": "x", "labels": {"ns": "x"}}},
+    {"kind": "Pod", "metadata": {"name": "a", "namespace": "x"}, "status": {"podIP": "10.0.0.1"}},
+    {"kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "x"}, "spec": {"podSelector": {}}},
+    {"kind": "Node", "metadata": {"name": "n1"}, "status": {"addresses": [
+      {"type": "Hostname", "address": "n1"}, {"type": "InternalIP", "address": "172.16.0.10"}]}},
+    {"kind": "Service", "metadata": {"name": "skipped", "namespace": "x"}}
+  ]})"));
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  ASSERT_EQ(c->namespaces.size(), 1u);
+  ASSERT_EQ(c->pods.size(), 1u);
+  ASSERT_EQ(c->policies.size(), 1u);
+  EXPECT_EQ(c->policies[0].id(), "x/deny");
+  ASSERT_EQ(c->node_ips.size(), 1u);
+  EXPECT_EQ(c->node_ips[0].str(), "172.16.0.10");
+
+  auto bad = parse_cluster(nlohmann::json::parse(R"({"items": [{"kind": "Namespace", "metadata": {}}]})"));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().context.find("items[0]"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().context.find("metadata.name"), std::string::npos) << bad.error().message();
+}
+
+}  // namespace
+}  // namespace strand::policy
