@@ -18,6 +18,8 @@ Result<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--socket", c.socket, "unix socket the CNI talks to");
   app.add_option("--log-file", c.log_file, "log file (default stderr)");
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error");
+  app.add_option("--attach-mode", c.attach_mode, "auto|tcx|tc (tc: clsact filters, for kernels without tcx)")
+      ->check(CLI::IsMember({"auto", "tcx", "tc"}));
   app.add_flag("--cleanup", c.cleanup, "detach and unpin everything of this node, then exit");
   try {
     app.parse(argc, argv);

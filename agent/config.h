@@ -13,6 +13,7 @@ struct Config {
   std::string socket = "/run/strand/agent.sock";  // where the CNI reaches the agent
   std::string log_file;                           // empty: stderr
   std::string log_level = "info";
+  std::string attach_mode = "auto";                // auto (tcx when the kernel has it) | tcx | tc
   bool cleanup = false;                           // remove every pin and link of the node, then exit
 
   // <bpffs>/strand/<node>

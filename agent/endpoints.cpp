@@ -160,4 +160,19 @@ nlohmann::json Endpoints::handle(const std::string& line) {
   return {{"ok", false}, {"error", "unknown op " + op}};
 }
 
+Status detach_recorded_tc(const std::string& state_dir) {
+  auto recs = EndpointStore(state_dir).list();
+  if (!recs) return std::unexpected(recs.error());
+  Attacher tc(AttachMode::kTc, {});
+  Status first;
+  for (const auto& r : *recs) {
+    if (r.host_ifname.empty()) continue;
+    auto ifindex = host_ifindex(r.host_ifname);
+    if (!ifindex) continue;  // gone with its pod
+    auto st = tc.detach(*ifindex, r.host_ifname);
+    if (!st && first) first = st;
+  }
+  return first;
+}
+
 }  // namespace strand::agent

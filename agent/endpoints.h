@@ -40,4 +40,8 @@ class Endpoints {
   std::map<std::pair<std::string, std::string>, EndpointRecord> known_;  // (container, ifname)
 };
 
+// Removes the clsact filters of the host veths of every record in `state_dir`
+// (tc mode keeps no pins; for --cleanup). Missing devices are skipped.
+[[nodiscard]] Status detach_recorded_tc(const std::string& state_dir);
+
 }  // namespace strand::agent

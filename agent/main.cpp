@@ -1,7 +1,11 @@
 // strand-agent: wiring only. Load the datapath (maps pinned per node), bring
 // every ready endpoint back to attached, then serve the CNI on the socket.
 // --cleanup: detach and unpin everything of the node and exit.
+#include <bpf/libbpf.h>
+
 #include <csignal>
+#include <cstdarg>
+#include <cstdio>
 
 #include <atomic>
 
@@ -18,11 +22,26 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true); }
 
+// libbpf's messages into our log (expected ENOENT/EEXIST answers included), at debug.
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list ap) {
+  char buf[1024];
+  std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  std::string msg(buf);
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  (void)level;  // callers log the errors they act on; the rest is detail
+  strand::log::debug("libbpf", {{"msg", msg}});
+  return 0;
+}
+
 int cleanup(const strand::agent::Config& c) {
   using namespace strand::agent;
   int rc = 0;
   if (auto st = detach_all_pinned(c.link_pin_dir()); !st) {
     strand::log::error("links not removed", {{"error", st.error().message()}});
+    rc = 1;
+  }
+  if (auto st = detach_recorded_tc(c.state_dir); !st) {
+    strand::log::error("tc filters not removed", {{"error", st.error().message()}});
     rc = 1;
   }
   if (auto names = pin_names(c.map_pin_dir()); names) {
@@ -50,6 +69,7 @@ int main(int argc, char** argv) {
   if (!cfg) return exit_code;
   strand::log::init("strand-agent", cfg->log_file, cfg->log_level);
   spdlog::flush_on(spdlog::level::trace);  // few lines, and a killed agent must leave them all
+  libbpf_set_print(libbpf_log);
 
   if (auto st = ensure_bpffs(cfg->bpffs); !st) {
     strand::log::error("bpffs not available", {{"error", st.error().message()}});
@@ -62,7 +82,9 @@ int main(int argc, char** argv) {
     strand::log::error("datapath not loaded", {{"error", dp.error().message()}});
     return 1;
   }
-  const AttachMode mode = detect_attach_mode();
+  const AttachMode mode = cfg->attach_mode == "tc"    ? AttachMode::kTc
+                          : cfg->attach_mode == "tcx" ? AttachMode::kTcx
+                                                      : detect_attach_mode();
   strand::log::info("attach mode", {{"mode", attach_mode_name(mode)}, {"links", cfg->link_pin_dir()}});
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);

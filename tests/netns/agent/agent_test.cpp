@@ -40,8 +40,8 @@ class AgentTest : public ::testing::Test {
   void TearDown() override {
     stop_agent(SIGKILL);
     if (node_) {
+      run_agent({"--cleanup"});  // before DEL: it finds tc filters through the records
       for (const auto& [id, pod] : pods_) (void)call("DEL", id, pod, conf());
-      run_agent({"--cleanup"});
     }
     std::error_code ec;
     std::filesystem::remove_all(pin_root_, ec);
@@ -105,8 +105,8 @@ class AgentTest : public ::testing::Test {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  void start_agent() {
-    agent_ = spawn_agent({});
+  void start_agent(std::vector<std::string> extra = {}) {
+    agent_ = spawn_agent(extra);
     ASSERT_GT(agent_, 0);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -311,6 +311,75 @@ TEST_F(AgentTest, AttachSurvivesRestartAndDetaches) {
   EXPECT_FALSE(std::filesystem::exists(pin_root_));
   EXPECT_TRUE(tcx_progs(rb.host_ifindex, kTcxIngress).empty());
   EXPECT_TRUE(tcx_progs(rb.host_ifindex, kTcxEgress).empty());
+}
+
+// `tc filter show` lines of a hook of a node device that are bpf filters (tc
+// prints a chain line first, then one line per filter with its handle).
+std::vector<std::string> tc_filters(const std::string& node_ns, const std::string& dev, const char* hook) {
+  std::string out;
+  EXPECT_EQ(ns_exec(node_ns, "tc filter show dev " + dev + " " + hook, &out), 0) << out;
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t nl = out.find('\n', pos);
+    std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (line.find(" bpf ") != std::string::npos && line.find(" handle ") != std::string::npos) lines.push_back(line);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return lines;
+}
+
+// The fallback for kernels without tcx, forced: clsact filters, no link pins.
+TEST_F(AgentTest, TcFallbackAttachesFilters) {
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--attach-mode", "tc"}));
+  auto a = add("c1", 1);
+  ASSERT_EQ(a.exit_code, 0) << a.out << agent_log();
+  auto b = add("c2", 2);
+  ASSERT_EQ(b.exit_code, 0) << b.out << agent_log();
+  const auto ra = record("c1"), rb = record("c2");
+  EXPECT_NE(agent_log().find("mode=tc "), std::string::npos) << agent_log();
+  for (const auto& r : {ra, rb}) {
+    auto in = tc_filters(node_->name(), r.host_ifname, "ingress");
+    auto eg = tc_filters(node_->name(), r.host_ifname, "egress");
+    ASSERT_EQ(in.size(), 1u) << r.host_ifname;
+    ASSERT_EQ(eg.size(), 1u) << r.host_ifname;
+    EXPECT_NE(in[0].find("from_pod"), std::string::npos) << in[0];
+    EXPECT_NE(eg[0].find("to_pod"), std::string::npos) << eg[0];
+    EXPECT_TRUE(tcx_progs(r.host_ifindex, kTcxIngress).empty());
+    EXPECT_TRUE(endpoint_entry(r.host_ifindex));
+  }
+  EXPECT_TRUE(files_in(pin_root_ + "/links").empty());
+  const uint64_t before = ep_packets(static_cast<uint32_t>(ra.host_ifindex));
+  ASSERT_TRUE(ping(1, ip_of(b)));
+  EXPECT_GE(ep_packets(static_cast<uint32_t>(ra.host_ifindex)), before + 4);
+  auto with_prev = conf();
+  with_prev["prevResult"] = a.json;
+  EXPECT_EQ(call("CHECK", "c1", 1, with_prev).exit_code, 0);
+
+  // Filters live with the device: kill -9 and restart keep exactly one each.
+  stop_agent(SIGKILL);
+  ASSERT_TRUE(ping(1, ip_of(b)));
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--attach-mode", "tc"}));
+  EXPECT_EQ(tc_filters(node_->name(), ra.host_ifname, "ingress").size(), 1u);
+  EXPECT_EQ(tc_filters(node_->name(), ra.host_ifname, "egress").size(), 1u);
+  EXPECT_EQ(call("CHECK", "c1", 1, with_prev).exit_code, 0);
+
+  // del removes the filters of that veth only.
+  auto d = agent_call(sock(), {{"op", "del"}, {"containerID", "c1"}, {"ifname", "eth0"}}, 2000);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->ok) << d->error;
+  EXPECT_TRUE(tc_filters(node_->name(), ra.host_ifname, "ingress").empty());
+  EXPECT_TRUE(tc_filters(node_->name(), ra.host_ifname, "egress").empty());
+  EXPECT_FALSE(endpoint_entry(ra.host_ifindex));
+  EXPECT_EQ(tc_filters(node_->name(), rb.host_ifname, "ingress").size(), 1u);
+
+  // --cleanup removes the rest (found through the records) and every pin.
+  stop_agent(SIGTERM);
+  EXPECT_EQ(run_agent({"--cleanup"}), 0) << agent_log();
+  EXPECT_TRUE(tc_filters(node_->name(), rb.host_ifname, "ingress").empty());
+  EXPECT_TRUE(tc_filters(node_->name(), rb.host_ifname, "egress").empty());
+  EXPECT_FALSE(std::filesystem::exists(pin_root_));
 }
 
 TEST_F(AgentTest, RequiredAgentMissingFailsAdd) {
