@@ -7,6 +7,8 @@
 #include <bpf/libbpf.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -254,6 +256,12 @@ TEST_F(AgentTest, AttachSurvivesRestartAndDetaches) {
   ASSERT_NO_FATAL_FAILURE(expect_attached(rb));
   EXPECT_NE(agent_log().find("mode=tcx"), std::string::npos) << agent_log();
   const auto a_in = tcx_progs(ra.host_ifindex, kTcxIngress);
+  // A repeated add (a retried handshake) attaches nothing more.
+  auto again = agent_call(sock(), {{"op", "add"}, {"endpoint", nlohmann::json::parse(encode_endpoint_record(ra))}}, 2000);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->ok) << again->error;
+  EXPECT_EQ(tcx_progs(ra.host_ifindex, kTcxIngress), a_in);
+  ASSERT_NO_FATAL_FAILURE(expect_attached(ra));
 
   // Traffic passes through the attached programs: their per-endpoint counters move.
   const uint32_t a_ep = endpoint_entry(ra.host_ifindex).value_or(strand_endpoint{}).ep_id;
@@ -408,6 +416,32 @@ TEST_F(AgentTest, BadRequestsAreAnswered) {
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->ok);
   EXPECT_TRUE(files_in(pin_root_ + "/links").empty());
+  // A request longer than the bound without a newline closes that connection
+  // only; the agent keeps serving.
+  {
+    UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock().c_str());
+    ASSERT_EQ(::connect(c.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    timeval tv{5, 0};
+    ASSERT_EQ(::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    std::string big(128 * 1024, 'x');
+    size_t sent = 0;
+    while (sent < big.size()) {
+      ssize_t w = ::send(c.get(), big.data() + sent, big.size() - sent, MSG_NOSIGNAL);
+      if (w <= 0) break;  // the agent closed it mid-way: also fine
+      sent += static_cast<size_t>(w);
+    }
+    char buf[16];
+    ssize_t r = ::recv(c.get(), buf, sizeof(buf), 0);
+    const bool closed = r == 0 || (r < 0 && (errno == ECONNRESET || errno == EPIPE));
+    EXPECT_TRUE(closed) << "connection left open after an oversized request: recv " << r << " "
+                        << std::strerror(errno);
+  }
+  auto st = agent_call(sock(), {{"op", "status"}}, 2000);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(st->ok);
   // DEL of something never added is success (idempotent).
   auto d = agent_call(sock(), {{"op", "del"}, {"containerID", "never"}, {"ifname", "eth0"}}, 2000);
   ASSERT_TRUE(d);
