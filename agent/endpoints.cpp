@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 
 #include <cstring>
+#include <set>
+#include <vector>
 
 #include "common/log.h"
 #include "common/rollback.h"
@@ -115,7 +117,9 @@ int Endpoints::restore() {
     return 0;
   }
   int n = 0;
+  std::set<std::string> keep;
   for (const auto& r : *recs) {
+    keep.insert(r.host_ifname);  // pending ones too: their ADD may still be running
     if (r.state != "ready") continue;
     if (auto st = add(r); !st) {
       log::warn("endpoint not restored", {{"container", r.container_id}, {"ifname", r.ifname},
@@ -124,6 +128,23 @@ int Endpoints::restore() {
     }
     ++n;
   }
+  // Endpoints deleted while the agent was down: their links and map entries.
+  if (auto pruned = attacher_.prune(keep); !pruned) {
+    log::warn("stale links not removed", {{"error", pruned.error().message()}});
+  } else if (*pruned > 0) {
+    log::info("stale links removed", {{"links", std::to_string(*pruned)}});
+  }
+  std::set<__u32> live;
+  for (const auto& [k, r] : known_) live.insert(static_cast<__u32>(r.host_ifindex));
+  std::vector<__u32> stale;
+  __u32 key = 0, next = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(dp_.endpoints_fd(), prev, &next) == 0) {
+    if (!live.contains(next)) stale.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (__u32 k : stale) (void)map_delete(dp_.endpoints_fd(), static_cast<int>(k));
   log::info("endpoints restored", {{"attached", std::to_string(n)}, {"records", std::to_string(recs->size())}});
   return n;
 }

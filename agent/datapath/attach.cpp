@@ -192,6 +192,19 @@ Status Attacher::detach(int ifindex, const std::string& ifname) {
   return first;
 }
 
+Result<int> Attacher::prune(const std::set<std::string>& keep) {
+  auto names = pin_names(link_dir_);
+  if (!names) return std::unexpected(names.error());
+  int n = 0;
+  for (const auto& name : *names) {
+    const auto us = name.rfind('_');
+    if (us != std::string::npos && keep.contains(name.substr(0, us))) continue;
+    if (auto st = detach_pinned(link_dir_ + "/" + name); !st) return std::unexpected(st.error());
+    ++n;
+  }
+  return n;
+}
+
 Status detach_all_pinned(const std::string& link_dir) {
   auto names = pin_names(link_dir);
   if (!names) return std::unexpected(names.error());

@@ -3,6 +3,7 @@
 // its egress. With tcx (Linux >= 6.6) each attachment is a bpf_link pinned at
 // <link dir>/<ifname>_{ingress,egress}, so it outlives the agent; without tcx,
 // a clsact filter (handle 1, priority 1), which lives with the device.
+#include <set>
 #include <string>
 
 #include "common/error.h"
@@ -46,6 +47,10 @@ class Attacher {
   [[nodiscard]] Status detach(int ifindex, const std::string& ifname);
   // Both hooks carry an attachment of ours.
   [[nodiscard]] Result<bool> attached(int ifindex, const std::string& ifname) const;
+
+  // Detaches and unpins the links of devices not in `keep` (host ifnames):
+  // what endpoints deleted while the agent was down left. Returns how many.
+  [[nodiscard]] Result<int> prune(const std::set<std::string>& keep);
 
   [[nodiscard]] std::string pin_path(const std::string& ifname, Hook h) const;
   [[nodiscard]] AttachMode mode() const { return mode_; }

@@ -390,6 +390,32 @@ TEST_F(AgentTest, TcFallbackAttachesFilters) {
   EXPECT_FALSE(std::filesystem::exists(pin_root_));
 }
 
+// A DEL while the agent is down leaves its links pinned (and defunct with the
+// veth gone); the next agent start removes them and the map entry.
+TEST_F(AgentTest, RestartPrunesEndpointsDeletedWhileDown) {
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  auto a = add("c1", 1);
+  ASSERT_EQ(a.exit_code, 0) << a.out << agent_log();
+  auto b = add("c2", 2);
+  ASSERT_EQ(b.exit_code, 0) << b.out << agent_log();
+  const auto ra = record("c1"), rb = record("c2");
+  const auto a_in = tcx_progs(ra.host_ifindex, kTcxIngress);
+
+  stop_agent(SIGKILL);
+  auto d = call("DEL", "c2", 2, conf());
+  ASSERT_EQ(d.exit_code, 0) << d.out;
+  pods_.erase("c2");
+  ASSERT_TRUE(std::filesystem::exists(link_pin(rb.host_ifname, "ingress")));  // nobody removed it yet
+  ASSERT_TRUE(endpoint_entry(rb.host_ifindex));
+
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  EXPECT_FALSE(std::filesystem::exists(link_pin(rb.host_ifname, "ingress")));
+  EXPECT_FALSE(std::filesystem::exists(link_pin(rb.host_ifname, "egress")));
+  EXPECT_FALSE(endpoint_entry(rb.host_ifindex));
+  EXPECT_EQ(tcx_progs(ra.host_ifindex, kTcxIngress), a_in);
+  ASSERT_NO_FATAL_FAILURE(expect_attached(ra));
+}
+
 TEST_F(AgentTest, RequiredAgentMissingFailsAdd) {
   // No agent listening: a required agent makes ADD fail with "try again later".
   auto r = add("c9", 1);
