@@ -11,6 +11,7 @@
 #include "cni/pod_network.h"
 #include "cni/sockets.h"
 #include "common/agent_client.h"
+#include "common/clock.h"
 #include "common/endpoint_record.h"
 #include "common/fault.h"
 #include "common/log.h"
@@ -19,13 +20,6 @@
 namespace strand::cni {
 
 namespace {
-
-// Microseconds on the monotonic clock, for the phase timings in the log.
-int64_t mono_us() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 
 uint64_t unix_ms() {
   timespec ts{};

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/clock.h"
 #include "common/fd.h"
 
 extern char** environ;
@@ -19,12 +20,6 @@ extern char** environ;
 namespace strand::cni {
 
 namespace {
-
-int64_t now_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct Pipe {
   UniqueFd read, write;
@@ -92,7 +87,7 @@ strand::Result<ExecOutput> exec_plugin(const std::string& path, const std::vecto
   ExecOutput result;
   size_t written = 0;
   if (input.empty()) in->write.reset();
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = mono_ms() + timeout_ms;
   bool timed_out = false;
   char buf[8192];
   while (out->read || err->read) {
@@ -102,7 +97,7 @@ strand::Result<ExecOutput> exec_plugin(const std::string& path, const std::vecto
     if (in->write) { idx_in = n; fds[n++] = {in->write.get(), POLLOUT, 0}; }
     if (out->read) { idx_out = n; fds[n++] = {out->read.get(), POLLIN, 0}; }
     if (err->read) { idx_err = n; fds[n++] = {err->read.get(), POLLIN, 0}; }
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - mono_ms();
     if (left <= 0) {
       timed_out = true;
       break;

@@ -8,22 +8,17 @@
 
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/fd.h"
 
 namespace strand {
 
 namespace {
 
-int64_t now_ms() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Waits for `events` on fd until the deadline; ETIMEDOUT when it passes.
 Status wait_for(int fd, short events, int64_t deadline, const std::string& path) {
   for (;;) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - mono_ms();
     if (left <= 0) return fail("agent call", ETIMEDOUT, path);
     pollfd p{fd, events, 0};
     int n = ::poll(&p, 1, static_cast<int>(left));
@@ -46,7 +41,7 @@ bool take_line(std::string& buffer, std::string& line) {
 }
 
 Result<AgentReply> agent_call(const std::string& socket_path, const nlohmann::json& request, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = mono_ms() + timeout_ms;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof(addr.sun_path)) return fail("agent call", ENAMETOOLONG, socket_path);
