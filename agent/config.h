@@ -14,6 +14,11 @@ struct Config {
   std::string log_file;                           // empty: stderr
   std::string log_level = "info";
   std::string attach_mode = "auto";                // auto (tcx when the kernel has it) | tcx | tc
+  std::string http = "127.0.0.1:9464";           // HTTP API listen address host:port; empty: no HTTP
+  std::string uplink;                             // node uplink for the XDP prefilter; empty: none
+  std::string source_dir;                         // local manifests (Pods, Namespaces, NetworkPolicies, Nodes)
+  int reconcile_seconds = 30;                     // full netlink reconcile period
+  std::string config_file;                        // YAML or JSON with the same keys as the flags
   bool cleanup = false;                           // remove every pin and link of the node, then exit
 
   // <bpffs>/strand/<node>

@@ -51,6 +51,7 @@ nlohmann::json reply(const Status& st) {
 }  // namespace
 
 Status Endpoints::add(const EndpointRecord& rec) {
+  std::lock_guard lock(mu_);
   if (rec.container_id.empty() || rec.ifname.empty() || rec.host_ifname.empty()) {
     return fail("add", EINVAL, "record needs containerID, ifname and hostIfname");
   }
@@ -73,11 +74,13 @@ Status Endpoints::add(const EndpointRecord& rec) {
 }
 
 Result<std::optional<EndpointRecord>> Endpoints::find(const std::string& container_id, const std::string& ifname) {
+  std::lock_guard lock(mu_);
   if (auto it = known_.find({container_id, ifname}); it != known_.end()) return std::optional{it->second};
   return store_.read(container_id, ifname);
 }
 
 Status Endpoints::del(const std::string& container_id, const std::string& ifname) {
+  std::lock_guard lock(mu_);
   auto rec = find(container_id, ifname);
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return {};  // never attached, or already deleted
@@ -96,6 +99,7 @@ Status Endpoints::del(const std::string& container_id, const std::string& ifname
 }
 
 Result<bool> Endpoints::check(const std::string& container_id, const std::string& ifname) {
+  std::lock_guard lock(mu_);
   auto rec = find(container_id, ifname);
   if (!rec) return std::unexpected(rec.error());
   if (!*rec) return false;
@@ -109,6 +113,7 @@ Result<bool> Endpoints::check(const std::string& container_id, const std::string
 }
 
 int Endpoints::restore() {
+  std::lock_guard lock(mu_);
   std::vector<std::string> bad;
   auto recs = store_.list(&bad);
   for (const auto& b : bad) log::warn("endpoint record unreadable", {{"file", b}});
@@ -147,6 +152,22 @@ int Endpoints::restore() {
   for (__u32 k : stale) (void)map_delete(dp_.endpoints_fd(), static_cast<int>(k));
   log::info("endpoints restored", {{"attached", std::to_string(n)}, {"records", std::to_string(recs->size())}});
   return n;
+}
+
+std::vector<EndpointRecord> Endpoints::snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<EndpointRecord> out;
+  out.reserve(known_.size());
+  for (const auto& [k, r] : known_) out.push_back(r);
+  return out;
+}
+
+std::optional<EndpointRecord> Endpoints::by_ifindex(int ifindex) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [k, r] : known_) {
+    if (r.host_ifindex == ifindex) return r;
+  }
+  return std::nullopt;
 }
 
 nlohmann::json Endpoints::handle(const std::string& line) {

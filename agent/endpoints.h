@@ -3,9 +3,13 @@
 // programs to the record's host veth and fills the endpoints map; "del" undoes
 // it; "check" says whether it is in place. At start every "ready" record of the
 // state dir is brought back to attached.
+// Thread-safe: the CNI socket, the HTTP server and the netlink watcher all use it.
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +31,11 @@ class Endpoints {
   // Attaches every "ready" record; returns how many are attached (errors are logged).
   int restore();
 
+  // The attached endpoints (records with host_ifindex filled), a copy.
+  [[nodiscard]] std::vector<EndpointRecord> snapshot() const;
+  // The attached endpoint whose host veth has `ifindex`, if any.
+  [[nodiscard]] std::optional<EndpointRecord> by_ifindex(int ifindex) const;
+
   // One request line in, one reply object out.
   [[nodiscard]] nlohmann::json handle(const std::string& line);
 
@@ -34,6 +43,7 @@ class Endpoints {
   // Where an attachment lives: from add, or from its record after a restart.
   [[nodiscard]] Result<std::optional<EndpointRecord>> find(const std::string& container_id, const std::string& ifname);
 
+  mutable std::recursive_mutex mu_;  // guards known_ and the kernel changes made for it
   Datapath& dp_;
   Attacher& attacher_;
   EndpointStore store_;
