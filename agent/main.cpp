@@ -14,6 +14,7 @@
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
 #include "agent/endpoints.h"
+#include "agent/reaper.h"
 #include "agent/server.h"
 #include "common/log.h"
 
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
   endpoints.restore();
+  Reaper reaper;
+  endpoints.set_reap([&reaper] { reaper.kick(); });
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
