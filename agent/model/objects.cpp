@@ -66,7 +66,8 @@ Result<Object> parse_node(const json& obj) {
   for (size_t i = 0; i < cidrs.size(); ++i) {
     std::string field = "spec.podCIDRs[" + std::to_string(i) + "]";
     if (!cidrs[i].is_string()) return bad("parse node", node.name, field + ": must be a string");
-    auto p = IpPrefix::parse(cidrs[i].get<std::string>());
+    const auto& text = cidrs[i].get_ref<const std::string&>();
+    auto p = text.find('/') == std::string::npos ? fail("parse", EINVAL) : IpPrefix::parse(text);
     if (!p) return bad("parse node", node.name, field + ": '" + cidrs[i].get<std::string>() + "' is not a CIDR");
     node.pod_cidrs.push_back(p->network());
   }

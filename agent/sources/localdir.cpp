@@ -29,7 +29,8 @@ Result<std::vector<std::string>> list_manifests(const std::string& dir) {
   if (d == nullptr) return fail_errno("opendir", dir);
   std::vector<std::string> out;
   while (const dirent* e = ::readdir(d)) {
-    if (is_manifest_name(e->d_name)) out.emplace_back(e->d_name);
+    if (e->d_type == DT_DIR || !is_manifest_name(e->d_name)) continue;
+    out.emplace_back(e->d_name);
   }
   ::closedir(d);
   return out;
