@@ -58,6 +58,11 @@ LocalDirSource::~LocalDirSource() { stop(); }
 Status LocalDirSource::start() {
   if (thread_.joinable()) return fail("localdir start", EALREADY, dir_);
   rescan();
+  {
+    std::lock_guard lock(mu_);
+    log::info("source synced", {{"dir", dir_}, {"files", std::to_string(contributions_.size())},
+                                {"objects", std::to_string(owners_.size())}, {"errors", std::to_string(stats_.errors)}});
+  }
   thread_ = std::thread([this] { run(); });
   return {};
 }
