@@ -214,6 +214,11 @@ class Follow {
       code_ = run_command(opts_, io);
     });
   }
+  ~Follow() {
+    if (thread_.joinable()) (void)finish();  // a failed ASSERT left it running
+  }
+  Follow(const Follow&) = delete;
+  Follow& operator=(const Follow&) = delete;
   Outcome finish() {
     stop_.request_stop();
     thread_.join();
@@ -280,7 +285,7 @@ TEST_F(Ctl, FollowRidesOutAnOutageAndARestartedAgent) {
   restarted["seq"] = 1;
   agent_.add_flow(restarted.dump());
   const size_t before = agent_.count("/v1/flows?after=19");
-  while (agent_.count("/v1/flows?after=19") < before + 2) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(agent_.wait_for_count("/v1/flows?after=19", before + 2));
   agent_.force("/v1/flows", 0, "");
   ASSERT_TRUE(agent_.wait_for_request("/v1/flows?after=1"));
   const Outcome r = f.finish();
@@ -295,10 +300,22 @@ TEST_F(Ctl, FollowRidesOutAnOutageAndARestartedAgent) {
 
 // ---- the real binary ----
 
+// A spawned strandctl; killed and reaped if a failed ASSERT leaves it running.
 struct Child {
   pid_t pid = -1;
   std::string out_path;
   std::string err_path;
+  Child(pid_t p, std::string out, std::string err) : pid(p), out_path(std::move(out)), err_path(std::move(err)) {}
+  Child(Child&& o) noexcept : pid(std::exchange(o.pid, -1)), out_path(std::move(o.out_path)), err_path(std::move(o.err_path)) {}
+  Child(const Child&) = delete;
+  ~Child() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      unlink(out_path.c_str());
+      unlink(err_path.c_str());
+    }
+  }
 };
 
 std::string slurp(const std::string& path) {
@@ -333,9 +350,10 @@ Child spawn(const std::vector<std::string>& args, const char* agent_env) {
   return c;
 }
 
-Outcome wait_child(const Child& c) {
+Outcome wait_child(Child& c) {
   int status = 0;
   EXPECT_EQ(waitpid(c.pid, &status, 0), c.pid);
+  c.pid = -1;
   Outcome r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(c.out_path);
@@ -346,7 +364,8 @@ Outcome wait_child(const Child& c) {
 }
 
 Outcome run_binary(const std::vector<std::string>& args, const char* agent_env = nullptr) {
-  return wait_child(spawn(args, agent_env));
+  Child c = spawn(args, agent_env);
+  return wait_child(c);
 }
 
 TEST(CtlBinary, UnreachableAgentExitsOne) {
@@ -386,7 +405,7 @@ TEST_F(Ctl, BinaryEndpointsViaEnv) {
 }
 
 TEST_F(Ctl, BinaryFollowPicksUpNewDropAndExitsZeroOnSigint) {
-  const Child c = spawn({"drops", "--follow", "--agent", agent_.address()}, nullptr);
+  Child c = spawn({"drops", "--follow", "--agent", agent_.address()}, nullptr);
   ASSERT_TRUE(agent_.wait_for_request("/v1/drops?after=4"));
   agent_.add_drop(R"({"seq": 5, "time": "2026-11-23T19:04:06.000000000Z", "timeMs": 1795460646000,
     "namespace": "default", "pod": "web-1", "direction": "egress", "reason": "no-route",

@@ -85,6 +85,14 @@ class FakeAgent {
     return cv_.wait_for(lock, timeout,
                         [&] { return std::find(requests_.begin(), requests_.end(), want) != requests_.end(); });
   }
+  // Waits until `want` has been requested at least n times.
+  bool wait_for_count(const std::string& want, size_t n,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      return static_cast<size_t>(std::count(requests_.begin(), requests_.end(), want)) >= n;
+    });
+  }
   [[nodiscard]] size_t count(const std::string& want) {
     std::lock_guard lock(mu_);
     return static_cast<size_t>(std::count(requests_.begin(), requests_.end(), want));

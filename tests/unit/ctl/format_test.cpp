@@ -15,7 +15,7 @@
 namespace strand::ctl {
 namespace {
 
-TEST(Address, ParsesHostPortForms) {
+TEST(CtlAddress, ParsesHostPortForms) {
   EXPECT_EQ(parse_address("127.0.0.1:9464").value(), (AgentAddress{"127.0.0.1", 9464}));
   EXPECT_EQ(parse_address("[::1]:80").value(), (AgentAddress{"::1", 80}));
   EXPECT_EQ(parse_address("http://node-1:65535/").value(), (AgentAddress{"node-1", 65535}));
@@ -23,7 +23,7 @@ TEST(Address, ParsesHostPortForms) {
   EXPECT_EQ(parse_address("localhost:1").value().str(), "localhost:1");
 }
 
-TEST(Address, RejectsMalformed) {
+TEST(CtlAddress, RejectsMalformed) {
   for (const char* bad : {"", "host", ":80", "host:", "host:0", "host:65536", "host:12a", "::1:9464", "[::1]9464",
                           "[::1]", "[]:80", "host:-1"}) {
     auto r = parse_address(bad);
@@ -33,7 +33,7 @@ TEST(Address, RejectsMalformed) {
   }
 }
 
-TEST(Address, FlagThenEnvThenDefault) {
+TEST(CtlAddress, FlagThenEnvThenDefault) {
   EXPECT_EQ(choose_address(std::string("10.0.0.1:1"), "10.0.0.2:2").value().str(), "10.0.0.1:1");
   EXPECT_EQ(choose_address(std::nullopt, "10.0.0.2:2").value().str(), "10.0.0.2:2");
   EXPECT_EQ(choose_address(std::nullopt, "").value().str(), "127.0.0.1:9464");
@@ -46,7 +46,7 @@ TEST(Address, FlagThenEnvThenDefault) {
   EXPECT_EQ(describe(bad_flag.error()), "parse agent address: --agent: \"x:0\": port must be 1-65535");
 }
 
-TEST(Units, Bytes) {
+TEST(CtlUnits, Bytes) {
   EXPECT_EQ(format_bytes(0), "0B");
   EXPECT_EQ(format_bytes(900), "900B");
   EXPECT_EQ(format_bytes(1023), "1023B");
@@ -61,7 +61,7 @@ TEST(Units, Bytes) {
   EXPECT_EQ(format_bytes(UINT64_MAX), "16.0EiB");
 }
 
-TEST(Units, Micros) {
+TEST(CtlUnits, Micros) {
   EXPECT_EQ(format_micros(0), "0us");
   EXPECT_EQ(format_micros(42), "42us");
   EXPECT_EQ(format_micros(999), "999us");
@@ -72,7 +72,7 @@ TEST(Units, Micros) {
   EXPECT_EQ(format_micros(2300000), "2.3s");
 }
 
-TEST(Units, Age) {
+TEST(CtlUnits, Age) {
   EXPECT_EQ(format_age(-5), "0s");
   EXPECT_EQ(format_age(999), "0s");
   EXPECT_EQ(format_age(45'000), "45s");
@@ -84,7 +84,7 @@ TEST(Units, Age) {
   EXPECT_EQ(format_age(3 * 86'400'000LL + 4 * 3'600'000LL + 59'000), "3d4h");
 }
 
-TEST(Units, Time) {
+TEST(CtlUnits, Time) {
   const int64_t now = canned::kNowMs;  // 2026-11-23T19:04:05.123Z
   EXPECT_EQ(format_time(now, now), "19:04:05.123");
   EXPECT_EQ(format_time(now - 100, now), "19:04:05.023");
@@ -94,7 +94,7 @@ TEST(Units, Time) {
   EXPECT_EQ(format_time(0, now), "1970-01-01T00:00:00");
 }
 
-TEST(Table, AlignsColumnsWithoutTrailingSpaces) {
+TEST(CtlTable, AlignsColumnsWithoutTrailingSpaces) {
   const std::string out = render_table({"A", "LONGER", "C"}, {{"wide-cell", "x", "last"}, {"b", "", ""}});
   EXPECT_EQ(out,
             "A          LONGER  C\n"
@@ -102,26 +102,26 @@ TEST(Table, AlignsColumnsWithoutTrailingSpaces) {
             "b\n");
 }
 
-TEST(Table, CountsCodePointsNotBytes) {
+TEST(CtlTable, CountsCodePointsNotBytes) {
   EXPECT_EQ(display_width("µs"), 2u);
   EXPECT_EQ(render_table({"X", "Y"}, {{"é", "1"}}), "X  Y\né  1\n");
 }
 
-TEST(Table, StreamPrintsHeaderOnceAndOnlyWidens) {
+TEST(CtlTable, StreamPrintsHeaderOnceAndOnlyWidens) {
   TableStream t({"POD", "DIR"});
   EXPECT_EQ(t.render({}), "POD  DIR\n");
   EXPECT_EQ(t.render({{"default/web-1", "egress"}}), "default/web-1  egress\n");
   EXPECT_EQ(t.render({{"a/b", "in"}}), "a/b            in\n");
 }
 
-TEST(Client, TargetEncodesValues) {
+TEST(CtlClient, TargetEncodesValues) {
   EXPECT_EQ(build_target("/v1/flows", {}), "/v1/flows");
   EXPECT_EQ(build_target("/v1/flows", {{"pod", "default/web-1"}, {"after", "17"}}),
             "/v1/flows?pod=default%2Fweb-1&after=17");
   EXPECT_EQ(build_target("/v1/drops", {{"pod", "a b/c&d=e"}}), "/v1/drops?pod=a%20b%2Fc%26d%3De");
 }
 
-TEST(Client, HttpErrorDetail) {
+TEST(CtlClient, HttpErrorDetail) {
   EXPECT_EQ(http_error_detail(500, R"({"error": "flow table unavailable"})"),
             "HTTP 500 Internal Server Error: flow table unavailable");
   EXPECT_EQ(http_error_detail(404, "404 page not found\n"), "HTTP 404 Not Found: 404 page not found");
@@ -143,7 +143,7 @@ Parsed parse(std::vector<const char*> args, const char* env = nullptr) {
   return {std::move(r), out.str(), err.str()};
 }
 
-TEST(Cli, FlowsWithEveryOption) {
+TEST(CtlCli, FlowsWithEveryOption) {
   auto p = parse({"flows", "--pod", "default/web-1", "--follow", "-o", "json", "--limit", "5"});
   ASSERT_TRUE(p.opts) << p.err;
   EXPECT_EQ(p.opts->command, Command::kFlows);
@@ -154,7 +154,7 @@ TEST(Cli, FlowsWithEveryOption) {
   EXPECT_EQ(p.opts->agent.str(), "127.0.0.1:9464");
 }
 
-TEST(Cli, AgentFromFlagEitherSideOfTheSubcommandOrFromEnv) {
+TEST(CtlCli, AgentFromFlagEitherSideOfTheSubcommandOrFromEnv) {
   EXPECT_EQ(parse({"--agent", "10.0.0.1:1", "status"}).opts->agent.str(), "10.0.0.1:1");
   EXPECT_EQ(parse({"drops", "--agent", "10.0.0.1:2", "-f"}).opts->agent.str(), "10.0.0.1:2");
   auto env = parse({"endpoints"}, "[::1]:3");
@@ -167,7 +167,7 @@ TEST(Cli, AgentFromFlagEitherSideOfTheSubcommandOrFromEnv) {
   EXPECT_FALSE(env.opts->limit);
 }
 
-TEST(Cli, UsageErrorsExitTwo) {
+TEST(CtlCli, UsageErrorsExitTwo) {
   const std::vector<std::vector<const char*>> cases = {
       {},
       {"why"},
@@ -194,7 +194,7 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(bad_env.err, "strandctl: parse agent address: STRAND_AGENT: \"nope\": expected HOST:PORT\n");
 }
 
-TEST(Cli, HelpExitsZeroOnStdout) {
+TEST(CtlCli, HelpExitsZeroOnStdout) {
   auto p = parse({"--help"});
   ASSERT_FALSE(p.opts);
   EXPECT_EQ(p.opts.error(), kExitOk);

@@ -22,7 +22,7 @@ std::string table_of(const json& body, Row (*headers)(), Row (*row)(const json&,
 
 Row endpoint_row_at(const json& it, int64_t) { return endpoint_row(it); }
 
-TEST(Render, EndpointsTable) {
+TEST(CtlRender, EndpointsTable) {
   EXPECT_EQ(table_of(json::parse(canned::kEndpoints), endpoint_headers, endpoint_row_at),
             "NAMESPACE    POD                       IFNAME  HOST-IF         IPS                          "
             "TX-PKTS  TX-BYTES  RX-PKTS  RX-BYTES  DROPS\n"
@@ -32,7 +32,7 @@ TEST(Render, EndpointsTable) {
             "0        0B        1        1.0KiB    0\n");
 }
 
-TEST(Render, EndpointTxIsEgressRxIsIngress) {
+TEST(CtlRender, EndpointTxIsEgressRxIsIngress) {
   const Row r = endpoint_row(json::parse(R"({"stats": {"egress": {"packets": 1, "bytes": 2},
                                                        "ingress": {"packets": 3, "bytes": 4}}})"));
   ASSERT_EQ(r.size(), endpoint_headers().size());
@@ -43,7 +43,7 @@ TEST(Render, EndpointTxIsEgressRxIsIngress) {
   EXPECT_EQ(r[9], "-");  // no drops object at all
 }
 
-TEST(Render, FlowsRows) {
+TEST(CtlRender, FlowsRows) {
   const int64_t now = canned::kNowMs;
   EXPECT_EQ(flow_headers(),
             (Row{"POD", "DIR", "PROTO", "SRC", "DST", "STATE", "TX", "RX", "RTT", "AGE", "VERDICT"}));
@@ -58,7 +58,7 @@ TEST(Render, FlowsRows) {
                  "[fd00:10:244:1::6]:53", "established", "1p/150B", "1p/90B", "-", "2h4m", "allowed"}));
 }
 
-TEST(Render, DropsRows) {
+TEST(CtlRender, DropsRows) {
   const int64_t now = canned::kNowMs;
   EXPECT_EQ(drop_headers(), (Row{"TIME", "POD", "DIR", "REASON", "PROTO", "SRC", "DST", "POLICY"}));
   EXPECT_EQ(drop_row(json::parse(canned::kDropPolicy), now),
@@ -69,7 +69,7 @@ TEST(Render, DropsRows) {
                  "[fd00:10:244:2::7]:53", "-"}));
 }
 
-TEST(Render, MissingOrOddFieldsShowDash) {
+TEST(CtlRender, MissingOrOddFieldsShowDash) {
   const Row f = flow_row(json::parse(R"({"seq": 1, "protocol": 6, "tx": "bogus", "handshakeRttUs": -1})"), 0);
   EXPECT_EQ(f, (Row{"-", "-", "6", "-", "-", "-", "-", "-", "-", "-", "-"}));
   const Row d = drop_row(json::parse("[]"), 0);
@@ -78,7 +78,7 @@ TEST(Render, MissingOrOddFieldsShowDash) {
   EXPECT_TRUE(items_of(json::parse("[1, 2]")).empty());
 }
 
-TEST(Render, EndpointAddressForms) {
+TEST(CtlRender, EndpointAddressForms) {
   const json tcp = json::parse(R"({"protocol": "TCP", "src": "fd00::1", "srcPort": 80, "dst": "10.0.0.1"})");
   EXPECT_EQ(format_endpoint(tcp, "src", "srcPort"), "[fd00::1]:80");
   EXPECT_EQ(format_endpoint(tcp, "dst", "dstPort"), "10.0.0.1");  // no port field
@@ -86,7 +86,7 @@ TEST(Render, EndpointAddressForms) {
   EXPECT_EQ(format_endpoint(icmp, "src", "srcPort"), "10.0.0.1");
 }
 
-TEST(Render, SeqOrderingAndMax) {
+TEST(CtlRender, SeqOrderingAndMax) {
   auto items = items_of(body_of({canned::kFlowUdp6, canned::kFlowTcp, canned::kFlowIcmp6}));
   sort_by_seq(items);
   ASSERT_EQ(items.size(), 3u);
@@ -98,7 +98,7 @@ TEST(Render, SeqOrderingAndMax) {
   EXPECT_EQ(max_seq({}, 5), 5u);
 }
 
-TEST(Render, StatusText) {
+TEST(CtlRender, StatusText) {
   StatusReport s;
   s.agent = "127.0.0.1:9464";
   s.health = "ok";
