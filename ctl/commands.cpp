@@ -141,6 +141,9 @@ int follow(const Options& opts, Io& io, const Kind& kind, const AgentClient& cli
       failing = false;
     }
     auto items = items_of(*body);
+    // The agent filters by after= already; filtering again keeps an agent that
+    // ignores the parameter from repeating rows every second.
+    std::erase_if(items, [&](const json& it) { return max_seq({it}, 0) <= f.after(); });
     if (items.empty() && f.after() > 0 && agent_restarted(client, kind, opts, f.after())) {
       io.err << "strandctl: agent at " << client.address().str() << " restarted; following its new items\n";
       io.err.flush();

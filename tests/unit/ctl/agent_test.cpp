@@ -272,6 +272,19 @@ TEST_F(Ctl, FollowJsonLinesWithPod) {
                        json::parse(kFlowNew).dump() + "\n");
 }
 
+TEST_F(Ctl, FollowDoesNotRepeatRowsWhenTheAgentIgnoresAfter) {
+  agent_.ignore_after(true);
+  Options o = opts_for(agent_, Command::kDrops);
+  o.follow = true;
+  o.output = Output::kJson;
+  Follow f(o);
+  ASSERT_TRUE(agent_.wait_for_count("/v1/drops?after=4", 3));
+  const Outcome r = f.finish();
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, json::parse(canned::kDropPolicy).dump() + "\n" + json::parse(canned::kDropUnparsed).dump() + "\n");
+}
+
 TEST_F(Ctl, FollowRidesOutAnOutageAndARestartedAgent) {
   Options o = opts_for(agent_, Command::kFlows);
   o.follow = true;

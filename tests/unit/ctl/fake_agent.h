@@ -62,6 +62,11 @@ class FakeAgent {
     std::lock_guard lock(mu_);
     lost_ = n;
   }
+  // Behave like an agent that does not know the after= parameter.
+  void ignore_after(bool on) {
+    std::lock_guard lock(mu_);
+    ignore_after_ = on;
+  }
   void set_ready(bool r) {
     std::lock_guard lock(mu_);
     ready_ = r;
@@ -130,7 +135,7 @@ class FakeAgent {
     if (forced(q, r)) return;
     std::lock_guard lock(mu_);
     std::vector<ojson> items;
-    const uint64_t after = q.has_param("after") ? std::stoull(q.get_param_value("after")) : 0;
+    const uint64_t after = q.has_param("after") && !ignore_after_ ? std::stoull(q.get_param_value("after")) : 0;
     const std::string pod = q.get_param_value("pod");
     for (const ojson& it : source) {
       if (it["seq"].get<uint64_t>() <= after) continue;
@@ -154,6 +159,7 @@ class FakeAgent {
   std::vector<ojson> drops_;
   uint64_t lost_ = 0;
   bool ready_ = true;
+  bool ignore_after_ = false;
   std::map<std::string, std::pair<int, std::string>> forced_;
   std::vector<std::string> requests_;
 };
