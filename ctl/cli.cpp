@@ -38,7 +38,7 @@ std::expected<Options, int> parse_args(int argc, const char* const* argv, const 
 
   const auto add_filters = [&](CLI::App* sub) {
     sub->add_option("--pod", pod, "only this pod's items, NAMESPACE/NAME")->check(CLI::Validator(check_pod, "NS/NAME"));
-    sub->add_option("--limit", limit, "at most N items (newest first; the agent's default is 1000)")
+    sub->add_option("--limit", limit, "at most N items, newest first (agent default 1000); with --follow, of the first listing")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
   };
   auto* endpoints = app.add_subcommand("endpoints", "pods on this node, their addresses and per-pod counters");
@@ -50,6 +50,8 @@ std::expected<Options, int> parse_args(int argc, const char* const* argv, const 
   add_filters(drops);
   drops->add_flag("-f,--follow", follow, "keep polling every second and print new drops as they appear");
   auto* status = app.add_subcommand("status", "agent health, readiness checks, counts and lost events");
+  for (CLI::App* sub : {endpoints, flows, drops, status})
+    sub->footer("Global options, before or after the command: --agent HOST:PORT (or $STRAND_AGENT), -o table|json");
 
   try {
     app.parse(argc, argv);
