@@ -78,6 +78,23 @@ TEST(CtlRender, MissingOrOddFieldsShowDash) {
   EXPECT_TRUE(items_of(json::parse("[1, 2]")).empty());
 }
 
+TEST(CtlRender, NullFieldsRenderAsDash) {
+  // Shapes the agent sends when it cannot tell: a portless protocol, an
+  // endpoint it no longer knows, a drop too short to parse.
+  const json flow = json::parse(R"({"seq": 5, "namespace": null, "pod": null, "direction": "egress", "family": 4,
+    "protocol": "ICMP", "src": "10.244.1.5", "srcPort": null, "dst": "10.244.2.7", "dstPort": null,
+    "state": "established", "active": true, "end": null, "tx": {"packets": 1, "bytes": 98},
+    "rx": {"packets": 0, "bytes": 0}, "tcpFlags": null, "handshakeRttUs": null, "firstSeenMs": 1795460644123,
+    "verdict": "allowed", "policy": null, "rule": null})");
+  EXPECT_EQ(flow_row(flow, canned::kNowMs), (Row{"-", "egress", "ICMP", "10.244.1.5", "10.244.2.7", "established",
+                                                 "1p/98B", "0p/0B", "-", "1s", "allowed"}));
+  const json drop = json::parse(R"({"seq": 9, "timeMs": 1795460645123, "namespace": "default", "pod": "web-1",
+    "direction": "ingress", "reason": "unparsed", "family": null, "protocol": null, "src": null, "srcPort": null,
+    "dst": null, "dstPort": null, "length": 9, "policy": null, "rule": null})");
+  EXPECT_EQ(drop_row(drop, canned::kNowMs),
+            (Row{"19:04:05.123", "default/web-1", "ingress", "unparsed", "-", "-", "-", "-"}));
+}
+
 TEST(CtlRender, EndpointAddressForms) {
   const json tcp = json::parse(R"({"protocol": "TCP", "src": "fd00::1", "srcPort": 80, "dst": "10.0.0.1"})");
   EXPECT_EQ(format_endpoint(tcp, "src", "srcPort"), "[fd00::1]:80");
