@@ -2,7 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include <map>
+#include <charconv>
+#include <cstdint>
 
 #include "ctl/client.h"
 
@@ -12,7 +13,15 @@ namespace {
 std::string check_pod(const std::string& v) {
   const auto slash = v.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == v.size() || v.find('/', slash + 1) != std::string::npos)
-    return "--pod takes NAMESPACE/NAME, got \"" + v + "\"";
+    return "want NAMESPACE/NAME, got \"" + v + "\"";
+  return {};
+}
+
+std::string check_limit(const std::string& v) {
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc{} || end != v.data() + v.size() || n == 0)
+    return "want a whole number of at least 1, got \"" + v + "\"";
   return {};
 }
 
@@ -36,18 +45,20 @@ std::expected<Options, int> parse_args(int argc, const char* const* argv, const 
   std::optional<uint64_t> limit;
   bool follow = false;
 
-  const auto add_filters = [&](CLI::App* sub) {
+  const auto add_filters = [&](CLI::App* sub, bool followable) {
     sub->add_option("--pod", pod, "only this pod's items, NAMESPACE/NAME")->check(CLI::Validator(check_pod, "NS/NAME"));
-    sub->add_option("--limit", limit, "at most N items, newest first (agent default 1000); with --follow, of the first listing")
-        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+    sub->add_option("--limit", limit,
+                    std::string("at most N items, newest first (agent default 1000)") +
+                        (followable ? "; with --follow, of the first listing" : ""))
+        ->check(CLI::Validator(check_limit, "N>0"));
   };
   auto* endpoints = app.add_subcommand("endpoints", "pods on this node, their addresses and per-pod counters");
-  add_filters(endpoints);
+  add_filters(endpoints, false);
   auto* flows = app.add_subcommand("flows", "active and recently ended flows");
-  add_filters(flows);
+  add_filters(flows, true);
   flows->add_flag("-f,--follow", follow, "keep polling every second and print new flows as they appear");
   auto* drops = app.add_subcommand("drops", "recent dropped packets with their reason");
-  add_filters(drops);
+  add_filters(drops, true);
   drops->add_flag("-f,--follow", follow, "keep polling every second and print new drops as they appear");
   auto* status = app.add_subcommand("status", "agent health, readiness checks, counts and lost events");
   for (CLI::App* sub : {endpoints, flows, drops, status})
