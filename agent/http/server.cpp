@@ -80,7 +80,9 @@ void HttpServer::routes() {
     json_reply(res, 500, {{"error", what}});
   });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty()) json_reply(res, res.status, {{"error", std::string(httplib::status_message(res.status)) + ": " + req.path}});
+    if (!res.body.empty()) return;
+    const std::string what = res.status == 404 ? "no such endpoint: " : "request failed: ";
+    json_reply(res, res.status, nlohmann::json{{"error", what + req.path}});
   });
 
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });

@@ -19,7 +19,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -487,6 +489,15 @@ TEST_F(FlowsTest, TcpAndUdpCountedExactlyAndDropsReported) {
       << "a dropped packet is not counted as passed";
   eps = get_json("/v1/endpoints?pod=default/c1");
   EXPECT_EQ(eps["items"][0]["stats"]["drops"], (nlohmann::json{{"ct-invalid", 1}}));
+
+  // STRAND_API_SAMPLES=DIR: keep the bodies (docs/api.md's examples come from here).
+  if (const char* dir = std::getenv("STRAND_API_SAMPLES")) {
+    for (const char* path : {"/readyz", "/v1/endpoints", "/v1/flows", "/v1/drops", "/v1/policies", "/metrics"}) {
+      std::string name = std::string(path).substr(1);
+      std::replace(name.begin(), name.end(), '/', '_');
+      std::ofstream(std::string(dir) + "/" + name) << get(path).second;
+    }
+  }
 
   // Bad query values: 400 with the reason.
   auto [st, body] = get("/v1/flows?limit=x");
