@@ -36,7 +36,7 @@ strand_ct_key key(uint16_t sport, uint8_t proto) {
   return k;
 }
 
-class CollectorTest : public ::testing::Test {
+class FlowCollectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to create BPF maps";
@@ -63,7 +63,7 @@ class CollectorTest : public ::testing::Test {
   std::unique_ptr<Collector> col_;
 };
 
-TEST_F(CollectorTest, ExpiresIdleEntriesAndListsEndedOnce) {
+TEST_F(FlowCollectorTest, ExpiresIdleEntriesAndListsEndedOnce) {
   const uint64_t now = mono_ns();
   strand_ct_entry udp{};
   udp.first_seen_ns = now - 5 * kSec;
@@ -126,7 +126,7 @@ TEST_F(CollectorTest, ExpiresIdleEntriesAndListsEndedOnce) {
   EXPECT_DOUBLE_EQ(s.handshake.sum, 0.00004);
 }
 
-TEST_F(CollectorTest, SumsPerCpuStats) {
+TEST_F(FlowCollectorTest, SumsPerCpuStats) {
   const int ncpu = libbpf_num_possible_cpus();
   ASSERT_GT(ncpu, 0);
   std::vector<strand_ep_stats> v(static_cast<size_t>(ncpu));
