@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <chrono>
+
 #include "agent/http/query.h"
 #include "agent/http/render.h"
 #include "common/log.h"
@@ -53,6 +55,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
     s->port_ = port;
   }
   s->thread_ = std::thread([srv = s->svr_.get()] { srv->listen_after_bind(); });
+  // stop() is a no-op until the listener runs: wait for it, so that a stop
+  // right after start cannot leave the thread listening forever.
+  for (int i = 0; i < 200 && !s->svr_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   log::info("http listening", {{"addr", host + ":" + std::to_string(s->port_)}});
   return s;
 }

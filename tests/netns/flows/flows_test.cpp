@@ -510,6 +510,18 @@ TEST_F(FlowsTest, TcpAndUdpCountedExactlyAndDropsReported) {
   EXPECT_EQ(nlohmann::json::parse(body), (nlohmann::json{{"error", "limit: want 0..100000, got \"x\""}}));
   EXPECT_EQ(get("/v1/nothing").first, 404);
   EXPECT_EQ(get_json("/v1/policies"), (nlohmann::json{{"items", nlohmann::json::array()}}));
+
+  // SIGTERM: the HTTP server and the collector stop with the socket loop.
+  ASSERT_EQ(::kill(agent_, SIGTERM), 0);
+  int status = -1;
+  for (int i = 0; i < 100 && ::waitpid(agent_, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "agent still running 5 s after SIGTERM";
+  agent_ = -1;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(agent_log().find("agent stopped"), std::string::npos) << agent_log();
+  EXPECT_EQ(get("/healthz").first, -1) << "nothing listens any more";
 }
 
 }  // namespace
