@@ -55,10 +55,6 @@ int Datapath::map_fd(std::string_view name) const {
   return m ? bpf_map__fd(m) : -1;
 }
 
-strand_tc_config Datapath::tc_config() const {
-  strand_tc_config c{};
-  std::memcpy(&c, const_cast<const void*>(static_cast<const volatile void*>(&skel_->rodata->strand_cfg)), sizeof(c));
-  return c;
-}
+strand_tc_config Datapath::tc_config() const { return skel_->rodata->strand_cfg; }
 
 }  // namespace strand::agent
