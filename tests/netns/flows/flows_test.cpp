@@ -495,6 +495,31 @@ TEST_F(FlowsTest, TcpAndUdpCountedExactlyAndDropsReported) {
   eps = get_json("/v1/endpoints?pod=default/c1");
   EXPECT_EQ(eps["items"][0]["stats"]["drops"], (nlohmann::json{{"ct-invalid", 1}}));
 
+  // A refused connection: SYN out, RST+ACK back; the flow ends "rst".
+  // 74 = 14 + 20 + 40 (TCP with MSS, SACK, timestamps, window scale); 54 = 14 + 20 + 20.
+  UniqueFd refused = in_netns(pod_path(1), [] { return UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
+  const auto local = sin_of(ip_a, 0), closed_port = sin_of(ip_b, 7003);
+  ASSERT_EQ(::bind(refused.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)), 0);
+  const uint16_t refused_port = local_port(refused.get());
+  EXPECT_NE(::connect(refused.get(), reinterpret_cast<const sockaddr*>(&closed_port), sizeof(closed_port)), 0);
+  EXPECT_EQ(errno, ECONNREFUSED);
+  auto fr = find_flow(get_json("/v1/flows?pod=default/c1"), "TCP", 7003);
+  ASSERT_EQ(fr.size(), 1u);
+  EXPECT_EQ(fr[0]["srcPort"], refused_port);
+  EXPECT_EQ(fr[0]["active"], false);
+  EXPECT_EQ(fr[0]["end"], "rst");
+  EXPECT_EQ(fr[0]["state"], "closed");
+  EXPECT_EQ(fr[0]["tx"], (nlohmann::json{{"packets", 1}, {"bytes", 74}}));
+  EXPECT_EQ(fr[0]["rx"], (nlohmann::json{{"packets", 1}, {"bytes", 54}}));
+  EXPECT_EQ(fr[0]["tcpFlags"]["tx"], "SYN");
+  EXPECT_EQ(fr[0]["tcpFlags"]["rx"], "ACK|RST");
+  EXPECT_EQ(fr[0]["handshakeRttUs"], nullptr);
+  // Newest first: the refused flow was recorded last.
+  auto newest = get_json("/v1/flows?pod=default/c1&limit=1");
+  ASSERT_EQ(newest["items"].size(), 1u);
+  EXPECT_EQ(newest["items"][0]["seq"], fr[0]["seq"]);
+  EXPECT_TRUE(get_json("/v1/flows?pod=default/c1&after=" + fr[0]["seq"].dump())["items"].empty());
+
   // STRAND_API_SAMPLES=DIR: keep the bodies (docs/api.md's examples come from here).
   if (const char* dir = std::getenv("STRAND_API_SAMPLES")) {
     for (const char* path : {"/readyz", "/v1/endpoints", "/v1/flows", "/v1/drops", "/v1/policies", "/metrics"}) {
