@@ -1,6 +1,7 @@
 // strand-agent: wiring only. Load the datapath (maps pinned per node), bring
 // every ready endpoint back to attached, then serve the CNI on the socket.
 // --cleanup: detach and unpin everything of the node and exit.
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <csignal>
@@ -19,6 +20,10 @@
 #include "agent/endpoints.h"
 #include "agent/reaper.h"
 #include "agent/model/model.h"
+#include "agent/model/policies_json.h"
+#include "agent/flows/collector.h"
+#include "agent/http/server.h"
+#include "agent/repair_counts.h"
 #include "agent/server.h"
 #include "agent/sources/localdir.h"
 #include "common/log.h"
@@ -64,6 +69,54 @@ int cleanup(const strand::agent::Config& c) {
   (void)remove_dir(c.bpffs + "/strand");  // only when no other node's pins are left
   strand::log::info("cleanup done", {{"pins", c.pin_root()}, {"rc", std::to_string(rc)}});
   return rc;
+}
+
+// The flow collector over the loaded datapath's maps, and the HTTP API over it.
+struct Observability {
+  std::unique_ptr<strand::agent::flows::Collector> collector;
+  std::unique_ptr<strand::agent::http::HttpServer> http;
+};
+Observability start_observability(const strand::agent::Config& c, const strand::agent::Datapath& dp,
+                                  strand::agent::Endpoints& eps, const strand::agent::RepairCounts& repairs,
+                                  std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready) {
+  using namespace strand::agent;
+  Observability o;
+  flows::CollectorMaps maps{dp.ct_fd(), dp.ep_stats_fd(), dp.events_fd(), {}, dp.tc_config()};
+  for (const char* m : {STRAND_MAP_CT, STRAND_MAP_ENDPOINTS, STRAND_MAP_EP_STATS, STRAND_MAP_IPCACHE,
+                        STRAND_MAP_POLICY, STRAND_MAP_EV_LIMIT}) {
+    maps.counted.emplace_back(m, dp.map_fd(m));
+  }
+  auto col = flows::Collector::create(std::move(maps));
+  if (!col) {
+    strand::log::error("flow collector not started", {{"error", col.error().message()}});
+    return o;
+  }
+  o.collector = std::move(*col);
+  o.collector->start();
+  if (c.http.empty()) return o;
+  http::Sources src;
+  src.collector = o.collector.get();
+  src.endpoints = [&eps] { return eps.snapshot(); };
+  src.entry = [fd = dp.endpoints_fd()](int ifindex) -> std::optional<strand_endpoint> {
+    __u32 key = static_cast<__u32>(ifindex);
+    strand_endpoint ep{};
+    if (bpf_map_lookup_elem(fd, &key, &ep) != 0) return std::nullopt;
+    return ep;
+  };
+  src.policies = std::move(policies);
+  src.repairs = &repairs;
+  src.ready = [&socket_ready] {
+    const bool sock = socket_ready.load();
+    return nlohmann::json{{"ready", sock},
+                          {"checks", {{"datapath", "ok"}, {"socket", sock ? "ok" : "not served"}, {"sources", "ok"}}}};
+  };
+  auto srv = http::HttpServer::start(c.http, std::move(src));
+  if (!srv) {
+    strand::log::error("http not started", {{"error", srv.error().message()}});
+  } else {
+    o.http = std::move(*srv);
+  }
+  return o;
 }
 
 }  // namespace
@@ -123,6 +176,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  RepairCounts repairs;  // the netlink watcher's counts, shown by /metrics
+  std::atomic<bool> socket_ready{false};
+  auto obs = start_observability(*cfg, *dp, endpoints, repairs,
+                                 [&model] { return strand::model::policies_json(model); }, socket_ready);
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -132,8 +189,11 @@ int main(int argc, char** argv) {
     strand::log::error("socket not bound", {{"error", server.error().message()}});
     return 1;
   }
+  socket_ready.store(true);
   strand::log::info("agent ready", {{"node", cfg->node}, {"socket", cfg->socket}});
   auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop);
+  if (obs.http) obs.http->stop();
+  if (obs.collector) obs.collector->stop();
   if (!st) {
     strand::log::error("server failed", {{"error", st.error().message()}});
     return 1;
