@@ -54,6 +54,13 @@ if [ -n "$inner" ]; then
   node=bench
   pins=/sys/fs/bpf/strand/$node
   p0=${prefix}p0 p1=${prefix}p1
+  stats_old=
+  on_exit() {  # servers and the agent of an interrupted phase; the global sysctl back
+    [ -z "$stats_old" ] || sysctl -qw kernel.bpf_stats_enabled="$stats_old" || true
+    local j
+    for j in $(jobs -p); do kill -KILL "$j" 2>/dev/null || true; done
+  }
+  trap on_exit EXIT
   ip netns add "$p0"
   ip netns add "$p1"
 
@@ -68,6 +75,7 @@ if [ -n "$inner" ]; then
   [ "$(echo "$host_ifs" | wc -l)" -eq 2 ] || die "expected two endpoint records in $T/state"
 
   agent_pid=
+  prog_ids=
   agent_args=(--node "$node" --bpffs /sys/fs/bpf --state-dir "$T/state" --socket "$T/agent.sock"
               --log-file "$T/agent.log" --http "")
   attach() {
@@ -84,6 +92,8 @@ if [ -n "$inner" ]; then
     local h
     for h in $host_ifs; do
       [ -e "$pins/links/${h}_ingress" ] && [ -e "$pins/links/${h}_egress" ] || die "no tcx links pinned for $h"
+      prog_ids+=" $(bpftool -j link show pinned "$pins/links/${h}_ingress" | jq .prog_id)"
+      prog_ids+=" $(bpftool -j link show pinned "$pins/links/${h}_egress" | jq .prog_id)"
     done
     [ "$(bpftool -j map dump pinned "$pins/maps/endpoints" | jq length)" -eq 2 ] || die "endpoints map is not 2 entries"
   }
@@ -93,11 +103,13 @@ if [ -n "$inner" ]; then
     agent_pid=
     "$bin/strand-agent" "${agent_args[@]}" --cleanup || die "--cleanup failed: $(tail -n 5 "$T/agent.log")"
     [ ! -e "$pins" ] || die "pins left after --cleanup: $(find "$pins")"
-    local h n
-    for h in $host_ifs; do
-      n=$(bpftool -j net show dev "$h" | jq '[.[] | .tc[]?, .tcx[]?] | length' 2>/dev/null || echo 0)
-      [ "$n" -eq 0 ] || die "programs still attached to $h after --cleanup"
+    # Links detached, pins gone, agent dead: nothing holds the programs, the kernel frees them.
+    local id i
+    for id in $prog_ids; do
+      for ((i = 0; i < 50; i++)); do bpftool prog show id "$id" >/dev/null 2>&1 || break; sleep 0.1; done
+      ! bpftool prog show id "$id" >/dev/null 2>&1 || die "program $id still alive after --cleanup"
     done
+    prog_ids=""
   }
 
   rr() {  # one TCP_RR sample: pod1 -> pod0
@@ -168,13 +180,13 @@ if [ -n "$inner" ]; then
   done
 
   if [ -n "$bpf_stats" ]; then
-    old=$(sysctl -n kernel.bpf_stats_enabled)
-    trap 'sysctl -qw kernel.bpf_stats_enabled='"$old"' || true' EXIT
     attach
+    stats_old=$(sysctl -n kernel.bpf_stats_enabled)
     sysctl -qw kernel.bpf_stats_enabled=1
     rr >/dev/null
     iperf >/dev/null
-    sysctl -qw kernel.bpf_stats_enabled="$old"
+    sysctl -qw kernel.bpf_stats_enabled="$stats_old"
+    stats_old=
     echo
     echo "bpf run time with kernel.bpf_stats_enabled=1 (one TCP_RR + one iperf3 run, both host veths):"
     ids=$(bpftool -j link show | jq -r '.[] | select(.type == "tcx") | .prog_id' | sort -u)

@@ -142,7 +142,10 @@ UniqueFd load_pass_prog() {
       {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = XDP_PASS},
       {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
   };
-  return UniqueFd(bpf_prog_load(BPF_PROG_TYPE_XDP, "test_pass", "GPL", insns, 2, nullptr));
+  bpf_prog_load_opts o{};
+  o.sz = sizeof(o);
+  o.expected_attach_type = BPF_XDP;  // as libbpf loads SEC("xdp"): a link only takes the same type
+  return UniqueFd(bpf_prog_load(BPF_PROG_TYPE_XDP, "test_pass", "GPL", insns, 2, &o));
 }
 
 TEST_F(UplinkXdpTest, AttachCountsReusesUpdatesAndCleansUp) {
