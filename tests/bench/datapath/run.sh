@@ -189,7 +189,7 @@ if [ -n "$inner" ]; then
     stats_old=
     echo
     echo "bpf run time with kernel.bpf_stats_enabled=1 (one TCP_RR + one iperf3 run, both host veths):"
-    ids=$(bpftool -j link show | jq -r '.[] | select(.type == "tcx") | .prog_id' | sort -u)
+    ids=$(echo $prog_ids | tr ' ' '\n' | sort -un)  # from the pinned links (bpftool 7.1 does not list tcx)
     printf '%-10s %8s %14s %14s %10s\n' prog id run_cnt run_time_ns ns/run
     for id in $ids; do
       bpftool -j prog show id "$id" | jq -r '[.name, .id, (.run_cnt // 0), (.run_time_ns // 0)] | @tsv'
