@@ -6,7 +6,8 @@
 #   tests/bench/datapath/run.sh [--rounds 5] [--seconds 10] [--bpf-stats] [--tcp-rr PATH]
 #
 # One topology: both pods ADDed through the real strand plugin (strand-ipam,
-# agentRequired false). "plain": no agent, nothing attached. "strand": strand-agent
+# agentRequired false). "plain": nothing attached to the pods' veths (an agent of another
+# node with no endpoints runs, so both configs have the same processes). "strand": strand-agent
 # started, it attaches both endpoints from their records; after the phase it is
 # stopped and `strand-agent --cleanup` detaches everything. Each round runs both
 # configs, in alternating order (plain first in odd rounds), and in each: TCP_RR
@@ -133,12 +134,37 @@ if [ -n "$inner" ]; then
   }
 
   declare -A rr_s ip_s
+  # plain phases run an agent too, of another node with no endpoints (nothing attached to
+  # the pods' veths), so that both configs have the same processes around the measurement.
+  idle_pid=
+  idle_args=(--node "$node-idle" --bpffs /sys/fs/bpf --state-dir "$T/state-idle" --socket "$T/idle.sock"
+             --log-file "$T/idle.log" --http "")
+  idle_start() {
+    mkdir -p "$T/state-idle"
+    : >"$T/idle.log"
+    "$bin/strand-agent" "${idle_args[@]}" &
+    idle_pid=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+      grep -q 'agent ready' "$T/idle.log" 2>/dev/null && break
+      kill -0 "$idle_pid" 2>/dev/null || die "idle agent exited: $(tail -n 5 "$T/idle.log")"
+      sleep 0.1
+    done
+    grep -q 'attached=0 ' "$T/idle.log" || die "idle agent attached something: $(tail -n 5 "$T/idle.log")"
+  }
+  idle_stop() {
+    kill -TERM "$idle_pid"
+    wait "$idle_pid" || true
+    idle_pid=
+    "$bin/strand-agent" "${idle_args[@]}" --cleanup || die "idle agent --cleanup failed"
+  }
+
   phase() {  # phase CONFIG ROUND
     local c=$1 r=$2
-    [ "$c" = strand ] && attach
+    if [ "$c" = strand ]; then attach; else idle_start; fi
     rr_s[$c.$r]=$(rr)
     ip_s[$c.$r]=$(iperf)
-    [ "$c" = strand ] && detach
+    if [ "$c" = strand ]; then detach; else idle_stop; fi
     printf '%-6s round %d  tcp_rr %10.1f tps  iperf3 %7.3f Gbit/s\n' "$c" "$r" "${rr_s[$c.$r]}" "${ip_s[$c.$r]}"
   }
   median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
