@@ -38,8 +38,8 @@ int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list ap) {
 int cleanup(const strand::agent::Config& c) {
   using namespace strand::agent;
   int rc = 0;
-  if (auto st = detach_uplink_xdp(c.link_pin_dir()); !st) {
-    strand::log::error("uplink XDP link not removed", {{"error", st.error().message()}});
+  if (auto r = detach_uplink_xdp(c.link_pin_dir()); !r) {
+    strand::log::error("uplink XDP link not removed", {{"error", r.error().message()}});
     rc = 1;
   }
   if (auto st = detach_all_pinned(c.link_pin_dir()); !st) {
@@ -103,6 +103,11 @@ int main(int argc, char** argv) {
                       {{"uplink", cfg->uplink}, {"mode", xdp_mode_name(x->mode())}, {"link", xdp_link_action_name(x->action())},
                        {"link_id", std::to_string(x->link_id())}, {"prog_id", std::to_string(x->prog_id())}});
     uplink.emplace(std::move(*x));
+  } else if (auto r = detach_uplink_xdp(cfg->link_pin_dir()); !r) {
+    strand::log::error("uplink XDP link not removed", {{"error", r.error().message()}});
+    return 1;
+  } else if (*r) {
+    strand::log::info("uplink XDP detached", {{"reason", "no-uplink-configured"}});
   }
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);

@@ -169,14 +169,15 @@ Result<UplinkXdp> UplinkXdp::attach(const std::string& ifname, const std::string
   return x;
 }
 
-Status detach_uplink_xdp(const std::string& link_dir) {
+Result<bool> detach_uplink_xdp(const std::string& link_dir) {
   const std::string path = link_dir + "/" + kUplinkLinkPin;
   UniqueFd fd(bpf_obj_get(path.c_str()));
   if (!fd) {
-    if (errno == ENOENT) return {};
+    if (errno == ENOENT) return false;
     return fail_errno("bpf_obj_get", path);
   }
-  return drop_link(fd.get(), path);
+  if (auto st = drop_link(fd.get(), path); !st) return std::unexpected(st.error());
+  return true;
 }
 
 }  // namespace strand::agent

@@ -59,7 +59,8 @@ class UplinkXdp {
 // The mode the program attached at `ifindex` runs in (kNone: nothing attached).
 [[nodiscard]] Result<XdpMode> query_xdp_mode(int ifindex);
 
-// Detaches and unpins the uplink link; success when there is none (--cleanup).
-[[nodiscard]] Status detach_uplink_xdp(const std::string& link_dir);
+// Detaches and unpins the uplink link (--cleanup, or an agent started without
+// --uplink). True when there was one, false when there is none.
+[[nodiscard]] Result<bool> detach_uplink_xdp(const std::string& link_dir);
 
 }  // namespace strand::agent

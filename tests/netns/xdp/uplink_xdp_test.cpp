@@ -4,8 +4,9 @@
 // outside are counted exactly in node_stats, with the agent alive and after
 // kill -9; a restarted agent reuses the same link (same link id, same
 // program), switches a link running another program back to its own with
-// bpf_link_update (same link id), replaces a link whose device went away, and
-// --cleanup leaves no link, no pin and no program on the device.
+// bpf_link_update (same link id), replaces a link whose device went away; an
+// agent started without --uplink detaches it, and --cleanup leaves no link, no
+// pin and no program on the device.
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 
@@ -221,7 +222,22 @@ TEST_F(UplinkXdpTest, AttachCountsReusesUpdatesAndCleansUp) {
   EXPECT_NE(agent_log().find("link=updated link_id=" + std::to_string(link_id)), std::string::npos) << agent_log();
   ASSERT_NO_FATAL_FAILURE(expect_pings_counted(3, "after update"));
 
+  // An agent started without --uplink takes its program off the uplink.
+  stop_agent(SIGTERM);
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  EXPECT_EQ(pinned_link(), std::make_pair(0u, 0u));
+  EXPECT_EQ(device_prog().first, 0u) << "the uplink program stayed attached";
+  EXPECT_NE(agent_log().find("uplink XDP detached reason=no-uplink-configured"), std::string::npos) << agent_log();
+  {
+    const auto before = counts();
+    ASSERT_TRUE(ping_node(2));
+    EXPECT_EQ(counts().v4_packets, before.v4_packets) << "counted with no program attached";
+  }
+
   // --cleanup: no link, no pin, no program on the device, no map pins.
+  stop_agent(SIGTERM);
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--uplink", uplink()}));
+  EXPECT_NE(pinned_link().first, 0u);
   stop_agent(SIGTERM);
   EXPECT_EQ(run_agent({"--cleanup"}), 0) << agent_log();
   EXPECT_FALSE(std::filesystem::exists(link_pin_path()));
