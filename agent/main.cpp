@@ -12,11 +12,13 @@
 #include <atomic>
 #include <memory>
 #include <span>
+#include <optional>
 
 #include "agent/bpffs.h"
 #include "agent/config.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
+#include "agent/datapath/xdp.h"
 #include "agent/endpoints.h"
 #include "agent/reaper.h"
 #include "agent/model/model.h"
@@ -47,6 +49,10 @@ int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list ap) {
 int cleanup(const strand::agent::Config& c) {
   using namespace strand::agent;
   int rc = 0;
+  if (auto r = detach_uplink_xdp(c.link_pin_dir()); !r) {
+    strand::log::error("uplink XDP link not removed", {{"error", r.error().message()}});
+    rc = 1;
+  }
   if (auto st = detach_all_pinned(c.link_pin_dir()); !st) {
     strand::log::error("links not removed", {{"error", st.error().message()}});
     rc = 1;
@@ -145,6 +151,23 @@ int main(int argc, char** argv) {
                           : cfg->attach_mode == "tcx" ? AttachMode::kTcx
                                                       : detect_attach_mode();
   strand::log::info("attach mode", {{"mode", attach_mode_name(mode)}, {"links", cfg->link_pin_dir()}});
+  std::optional<UplinkXdp> uplink;  // pinned link: stays attached when the agent exits
+  if (!cfg->uplink.empty()) {
+    auto x = UplinkXdp::attach(cfg->uplink, cfg->map_pin_dir(), cfg->link_pin_dir());
+    if (!x) {
+      strand::log::error("uplink XDP not attached", {{"uplink", cfg->uplink}, {"error", x.error().message()}});
+      return 1;
+    }
+    strand::log::info("uplink XDP attached",
+                      {{"uplink", cfg->uplink}, {"mode", xdp_mode_name(x->mode())}, {"link", xdp_link_action_name(x->action())},
+                       {"link_id", std::to_string(x->link_id())}, {"prog_id", std::to_string(x->prog_id())}});
+    uplink.emplace(std::move(*x));
+  } else if (auto r = detach_uplink_xdp(cfg->link_pin_dir()); !r) {
+    strand::log::error("uplink XDP link not removed", {{"error", r.error().message()}});
+    return 1;
+  } else if (*r) {
+    strand::log::info("uplink XDP detached", {{"reason", "no-uplink-configured"}});
+  }
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
   endpoints.restore();
