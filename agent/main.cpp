@@ -7,13 +7,17 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 
 #include "agent/bpffs.h"
 #include "agent/config.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
 #include "agent/endpoints.h"
+#include "agent/repair/watcher.h"
+#include "agent/repair_counts.h"
 #include "agent/server.h"
 #include "common/log.h"
 
@@ -89,6 +93,9 @@ int main(int argc, char** argv) {
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
   endpoints.restore();
+  RepairCounts repairs;
+  endpoints.set_repair_counts(&repairs);
+  repair::Watcher watcher(endpoints, repairs, std::chrono::seconds(std::max(1, cfg->reconcile_seconds)));
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -98,8 +105,14 @@ int main(int argc, char** argv) {
     strand::log::error("socket not bound", {{"error", server.error().message()}});
     return 1;
   }
+  if (auto st = watcher.start(g_stop); !st) {
+    strand::log::error("repair watcher not started", {{"error", st.error().message()}});
+    return 1;
+  }
   strand::log::info("agent ready", {{"node", cfg->node}, {"socket", cfg->socket}});
   auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop);
+  g_stop.store(true);
+  watcher.join();
   if (!st) {
     strand::log::error("server failed", {{"error", st.error().message()}});
     return 1;
