@@ -76,7 +76,8 @@ class RepairTest : public AgentFixture {
     EXPECT_TRUE(all);
     if (!all) return false;
     for (const auto& rt : *all) {
-      if (rt.dst == IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())} && rt.scope == RT_SCOPE_LINK) return true;
+      // IPv6 routes have no scope (dumps say universe): scope link is checked for IPv4.
+      if (rt.dst == IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())} && (ip.is_v6() || rt.scope == RT_SCOPE_LINK)) return true;
     }
     return false;
   }
@@ -211,6 +212,56 @@ TEST_F(RepairTest, EventsRepairRoutesNeighboursAndEndVanishedVeths) {
   EXPECT_FALSE(std::filesystem::exists(pin_root_));
   EXPECT_TRUE(tcx_progs(ra.host_ifindex, kTcxIngress).empty());
   EXPECT_TRUE(tcx_progs(ra.host_ifindex, kTcxEgress).empty());
+}
+
+// Dual-stack pods; what changed while the agent was down is put back by the
+// full check at start, the rest by events (the /128 and IPv6 neighbours too).
+TEST_F(RepairTest, DualStackAndChangesWhileAgentDown) {
+  auto dual = conf();
+  dual["ipam"]["ranges"] = nlohmann::json::array({nlohmann::json::array({{{"subnet", "10.78.0.0/24"}}}),
+                                                  nlohmann::json::array({{{"subnet", "fd78::/64"}}})});
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--reconcile-seconds", "3600"}));
+  pod_ns_[1] = std::make_unique<TestNetns>(prefix() + "p1");
+  pods_["c1"] = 1;
+  auto a = call("ADD", "c1", 1, dual);
+  ASSERT_EQ(a.exit_code, 0) << a.out << agent_log();
+  const auto ra = record("c1");
+  std::optional<IpAddr> v4, v6;
+  for (const auto& p : ra.ips) (p.addr.is_v6() ? v6 : v4) = p.addr;
+  ASSERT_TRUE(v4 && v6) << a.out;
+  auto node = node_socket();
+  auto pod1 = pod_socket(1);
+  const IpAddr gw4 = *IpAddr::parse("169.254.1.1"), gw6 = *IpAddr::parse("fe80::1");
+  EXPECT_EQ(repairs(), Counts{});
+
+  stop_agent(SIGKILL);
+  ASSERT_TRUE(netlink::route_del(node, netlink::Route{.dst = IpPrefix{*v6, 128}, .oif = ra.host_ifindex, .scope = RT_SCOPE_LINK}));
+  ASSERT_TRUE(netlink::neigh_del(pod1, netlink::Neighbor{.ifindex = ra.pod_ifindex, .dst = gw4}));
+  ASSERT_TRUE(netlink::neigh_del(pod1, netlink::Neighbor{.ifindex = ra.pod_ifindex, .dst = gw6}));
+  ASSERT_FALSE(has_host_route(node, ra, *v6));
+  ASSERT_NO_FATAL_FAILURE(start_agent({"--reconcile-seconds", "3600"}));
+  auto t = Clock::now();
+  report("changed while down (after ready)", wait_counts({{"host-route", 1}, {"pod-neighbour", 2}}, t));
+  EXPECT_TRUE(has_host_route(node, ra, *v6));
+  EXPECT_TRUE(has_host_route(node, ra, *v4));
+  expect_permanent(find_neigh(pod1, ra.pod_ifindex, gw4), ra.host_mac, "pod gateway neighbour v4");
+  expect_permanent(find_neigh(pod1, ra.pod_ifindex, gw6), ra.host_mac, "pod gateway neighbour v6");
+
+  t = Clock::now();
+  ASSERT_TRUE(netlink::neigh_del(node, netlink::Neighbor{.ifindex = ra.host_ifindex, .dst = *v6}));
+  report("host neighbour v6 deleted", wait_counts({{"host-route", 1}, {"pod-neighbour", 2}, {"host-neighbour", 1}}, t));
+  expect_permanent(find_neigh(node, ra.host_ifindex, *v6), ra.pod_mac, "host neighbour v6");
+  t = Clock::now();
+  ASSERT_TRUE(netlink::route_del(node, netlink::Route{.dst = IpPrefix{*v6, 128}, .oif = ra.host_ifindex, .scope = RT_SCOPE_LINK}));
+  report("host route v6 deleted", wait_counts({{"host-route", 2}, {"pod-neighbour", 2}, {"host-neighbour", 1}}, t));
+  EXPECT_TRUE(has_host_route(node, ra, *v6));
+  auto with_prev = dual;
+  with_prev["prevResult"] = a.json;
+  auto chk = call("CHECK", "c1", 1, with_prev);
+  EXPECT_EQ(chk.exit_code, 0) << chk.out << chk.err;
+  // TearDown DELs with the fixture's conf: DEL it here with the one it was added with.
+  EXPECT_EQ(call("DEL", "c1", 1, dual).exit_code, 0);
+  pods_.erase("c1");
 }
 
 // tcx links detached by someone else raise no notification: the periodic
