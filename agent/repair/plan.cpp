@@ -73,6 +73,7 @@ std::vector<Repair> plan(const EndpointRecord& rec, const Observed& seen) {
                    "device vanished", std::nullopt, std::nullopt});
     return out;
   }
+  if (seen.host_retired) return out;
   const auto pod_mac = netlink::parse_mac(rec.pod_mac);
   const auto host_mac = netlink::parse_mac(rec.host_mac);
 

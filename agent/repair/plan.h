@@ -31,6 +31,10 @@ enum class Kind { kHostRoute, kHostNeighbour, kPodNeighbour, kEndpointGone, kRea
 struct Observed {
   // A link with the record's host ifindex and host ifname exists in the node netns.
   bool host_link = true;
+  // The host veth is in the retired group (common/retired_links.h): a DEL took
+  // it out of service (its routes and neighbours deleted on purpose) and the
+  // reaper deletes it next. Nothing is put back on it.
+  bool host_retired = false;
   std::vector<netlink::Route> host_routes;     // main-table routes whose oif is the host veth
   std::vector<netlink::Neighbor> host_neighs;  // neighbours on the host veth
   // Neighbours on the pod's interface; nullopt when the pod netns was not
@@ -50,7 +54,8 @@ struct Repair {
 };
 
 // The repairs the endpoint needs, in the order to apply them. A vanished host
-// veth gives exactly one kEndpointGone and nothing else. A record that is not
+// veth gives exactly one kEndpointGone and nothing else; a retired one
+// nothing at all. A record that is not
 // usable (no host ifindex, unparsable MAC) plans nothing for what depends on it.
 [[nodiscard]] std::vector<Repair> plan(const EndpointRecord& rec, const Observed& seen);
 

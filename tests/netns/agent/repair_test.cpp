@@ -137,7 +137,9 @@ TEST_F(RepairTest, EventsRepairRoutesNeighboursAndEndVanishedVeths) {
   ASSERT_EQ(a.exit_code, 0) << a.out << agent_log();
   auto b = add("c2", 2);
   ASSERT_EQ(b.exit_code, 0) << b.out << agent_log();
-  const auto ra = record("c1"), rb = record("c2");
+  auto c = add("c3", 3);
+  ASSERT_EQ(c.exit_code, 0) << c.out << agent_log();
+  const auto ra = record("c1"), rb = record("c2"), rc = record("c3");
   const IpAddr ipa = ip4(a);
   EXPECT_EQ(repairs(), Counts{});
   auto node = node_socket();
@@ -200,6 +202,13 @@ TEST_F(RepairTest, EventsRepairRoutesNeighboursAndEndVanishedVeths) {
   auto d = call("DEL", "c2", 2, conf());
   EXPECT_EQ(d.exit_code, 0) << d.out;
   pods_.erase("c2");
+
+  // A CNI DEL retires the veth (its routes and neighbours deleted on purpose)
+  // before it tells the agent: that is no damage to repair.
+  auto d3 = call("DEL", "c3", 3, conf());
+  EXPECT_EQ(d3.exit_code, 0) << d3.out;
+  pods_.erase("c3");
+  EXPECT_FALSE(endpoint_entry(rc.host_ifindex));
 
   // Nothing was repaired twice or for nothing.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

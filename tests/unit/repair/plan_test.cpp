@@ -82,6 +82,14 @@ TEST(RepairPlan, VanishedVethEndsTheEndpointAndNothingElse) {
   EXPECT_EQ(p[0].what, "host veth st1 ifindex 17");
 }
 
+TEST(RepairPlan, RetiredVethIsLeftAlone) {
+  Observed o;  // what a DEL's retire leaves: no routes, no host neighbours
+  o.host_retired = true;
+  o.pod_neighs = std::vector<netlink::Neighbor>{};
+  o.attached = false;
+  EXPECT_TRUE(plan(dual_stack(), o).empty());
+}
+
 TEST(RepairPlan, MissingHostRoutePutBackScopeLinkViaTheVeth) {
   auto o = intact();
   o.host_routes.erase(o.host_routes.begin());  // the /32
