@@ -43,6 +43,18 @@ Status map_delete(int map_fd, int ifindex) {
   return {};
 }
 
+// The per-CPU ep_stats entry of an endpoint that ended, through its pin.
+Status ep_stats_delete(const std::string& map_pin_dir, int ifindex) {
+  const std::string path = map_pin_dir + "/" STRAND_MAP_EP_STATS;
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (!fd) return fail_errno("bpf_obj_get", path);
+  __u32 key = static_cast<__u32>(ifindex);
+  if (bpf_map_delete_elem(fd.get(), &key) != 0 && errno != ENOENT) {
+    return fail_errno("bpf_map_delete_elem ep_stats", "ifindex " + std::to_string(ifindex));
+  }
+  return {};
+}
+
 nlohmann::json reply(const Status& st) {
   if (st) return {{"ok", true}};
   return {{"ok", false}, {"error", st.error().message()}};
@@ -170,6 +182,42 @@ std::optional<EndpointRecord> Endpoints::by_ifindex(int ifindex) const {
   return std::nullopt;
 }
 
+Result<bool> Endpoints::ensure_attached(const std::string& container_id, const std::string& ifname) {
+  std::lock_guard lock(mu_);
+  auto it = known_.find({container_id, ifname});
+  if (it == known_.end()) return false;
+  const EndpointRecord& r = it->second;
+  auto a = attacher_.attached(r.host_ifindex, r.host_ifname);
+  if (!a) return std::unexpected(a.error());
+  __u32 key = static_cast<__u32>(r.host_ifindex);
+  strand_endpoint ep{};
+  const bool entry = bpf_map_lookup_elem(dp_.endpoints_fd(), &key, &ep) == 0 && ep.ep_id != 0;
+  if (*a && entry) return false;
+  if (!*a) {
+    if (auto st = attacher_.attach(dp_, r.host_ifindex, r.host_ifname); !st) return std::unexpected(st.error());
+  }
+  if (auto st = map_put(dp_.endpoints_fd(), r.host_ifindex); !st) return std::unexpected(st.error());
+  return true;
+}
+
+Result<bool> Endpoints::end_vanished(const std::string& container_id, const std::string& ifname, int ifindex) {
+  std::lock_guard lock(mu_);
+  auto it = known_.find({container_id, ifname});
+  if (it == known_.end() || it->second.host_ifindex != ifindex) return false;
+  const EndpointRecord r = it->second;
+  if (auto st = attacher_.detach(0, r.host_ifname); !st) return std::unexpected(st.error());
+  if (auto st = map_delete(dp_.endpoints_fd(), ifindex); !st) return std::unexpected(st.error());
+  if (auto st = ep_stats_delete(dp_.map_pin_dir(), ifindex); !st) return std::unexpected(st.error());
+  known_.erase(it);
+  return true;
+}
+
+bool Endpoints::is_current(const std::string& container_id, const std::string& ifname, int ifindex) const {
+  std::lock_guard lock(mu_);
+  auto it = known_.find({container_id, ifname});
+  return it != known_.end() && it->second.host_ifindex == ifindex;
+}
+
 nlohmann::json Endpoints::handle(const std::string& line) {
   auto req = nlohmann::json::parse(line, nullptr, false);
   if (!req.is_object() || !req.contains("op") || !req["op"].is_string()) {
@@ -177,6 +225,13 @@ nlohmann::json Endpoints::handle(const std::string& line) {
   }
   const std::string op = req["op"];
   if (op == "status") return {{"ok", true}};
+  if (op == "repairs") {
+    nlohmann::json counts = nlohmann::json::object();
+    if (repairs_) {
+      for (const auto& [kind, n] : repairs_->snapshot()) counts[kind] = n;
+    }
+    return {{"ok", true}, {"repairs", counts}};
+  }
   if (op == "add") {
     if (!req.contains("endpoint")) return {{"ok", false}, {"error", "add without endpoint"}};
     auto rec = decode_endpoint_record(req["endpoint"].dump());

@@ -16,6 +16,7 @@
 
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
+#include "agent/repair_counts.h"
 #include "common/endpoint_record.h"
 #include "common/error.h"
 
@@ -37,6 +38,21 @@ class Endpoints {
   // The attached endpoint whose host veth has `ifindex`, if any.
   [[nodiscard]] std::optional<EndpointRecord> by_ifindex(int ifindex) const;
 
+  // For the netlink watcher (agent/repair/). Each acts only on an endpoint
+  // still attached (not DELeted meanwhile), under the same lock as add/del.
+  // Puts the datapath back when a hook or the endpoints entry is missing;
+  // true when it had to.
+  [[nodiscard]] Result<bool> ensure_attached(const std::string& container_id, const std::string& ifname);
+  // The endpoint's host veth (ifindex) vanished: unpins its links, deletes its
+  // endpoints and ep_stats entries and forgets it (the record stays: it is the
+  // CNI's). True when it ended one.
+  [[nodiscard]] Result<bool> end_vanished(const std::string& container_id, const std::string& ifname, int ifindex);
+  // Whether (container_id, ifname) is attached with this host ifindex.
+  [[nodiscard]] bool is_current(const std::string& container_id, const std::string& ifname, int ifindex) const;
+
+  // Answers {"op":"repairs"} with {"ok":true,"repairs":{kind:n}} from `counts`.
+  void set_repair_counts(const RepairCounts* counts) { repairs_ = counts; }
+
   // Called for a "del" that hands over its retired veth ("reap": true); the
   // reply then says "reaping": true. Unset: the CNI deletes the veth itself.
   void set_reap(std::function<void()> kick) { reap_ = std::move(kick); }
@@ -54,6 +70,7 @@ class Endpoints {
   Attacher& attacher_;
   EndpointStore store_;
   std::map<std::pair<std::string, std::string>, EndpointRecord> known_;  // (container, ifname)
+  const RepairCounts* repairs_ = nullptr;
 };
 
 // Removes the clsact filters of the host veths of every record in `state_dir`

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <span>
 #include <optional>
@@ -20,6 +21,8 @@
 #include "agent/datapath/loader.h"
 #include "agent/datapath/xdp.h"
 #include "agent/endpoints.h"
+#include "agent/repair/watcher.h"
+#include "agent/repair_counts.h"
 #include "agent/reaper.h"
 #include "agent/model/model.h"
 #include "agent/model/policies_json.h"
@@ -171,11 +174,14 @@ int main(int argc, char** argv) {
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
   endpoints.restore();
+  RepairCounts repairs;  // the netlink watcher's counts, shown by /metrics
+  endpoints.set_repair_counts(&repairs);
+  repair::Watcher watcher(endpoints, repairs, std::chrono::seconds(std::max(1, cfg->reconcile_seconds)));
   Reaper reaper;
   endpoints.set_reap([&reaper] { reaper.kick(); });
 
-  // The cluster model, from --source-dir. Until enforcement and the HTTP API
-  // take it, policy changes are only logged.
+  // The cluster model, from --source-dir: /v1/policies reads it; changes are
+  // logged (NetworkPolicy enforcement is not built yet).
   strand::model::Model model;
   auto policies_logged = model.subscribe([&model](uint64_t version, std::span<const strand::model::Change> changes) {
     bool policies = std::ranges::any_of(
@@ -199,7 +205,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  RepairCounts repairs;  // the netlink watcher's counts, shown by /metrics
   std::atomic<bool> socket_ready{false};
   auto obs = start_observability(*cfg, *dp, endpoints, repairs,
                                  [&model] { return strand::model::policies_json(model); }, socket_ready);
@@ -212,9 +217,15 @@ int main(int argc, char** argv) {
     strand::log::error("socket not bound", {{"error", server.error().message()}});
     return 1;
   }
+  if (auto st = watcher.start(g_stop); !st) {
+    strand::log::error("repair watcher not started", {{"error", st.error().message()}});
+    return 1;
+  }
   socket_ready.store(true);
   strand::log::info("agent ready", {{"node", cfg->node}, {"socket", cfg->socket}});
   auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop);
+  g_stop.store(true);
+  watcher.join();
   if (obs.http) obs.http->stop();
   if (obs.collector) obs.collector->stop();
   if (!st) {

@@ -104,6 +104,10 @@ std::string message_type_name(uint16_t type) {
     case RTM_NEWNEIGH: return "RTM_NEWNEIGH";
     case RTM_DELNEIGH: return "RTM_DELNEIGH";
     case RTM_GETNEIGH: return "RTM_GETNEIGH";
+    case RTM_NEWQDISC: return "RTM_NEWQDISC";
+    case RTM_DELQDISC: return "RTM_DELQDISC";
+    case RTM_NEWTFILTER: return "RTM_NEWTFILTER";
+    case RTM_DELTFILTER: return "RTM_DELTFILTER";
     default: return "message " + std::to_string(type);
   }
   // clang-format on

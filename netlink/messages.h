@@ -61,6 +61,10 @@ namespace strand::netlink {
 // RTM_NEWNEIGH or RTM_DELNEIGH.
 [[nodiscard]] Result<Neighbor> parse_neigh(std::span<const std::byte> msg);
 
+// Traffic control (notifications only): RTM_NEWQDISC, RTM_DELQDISC,
+// RTM_NEWTFILTER or RTM_DELTFILTER.
+[[nodiscard]] Result<TcObject> parse_tc(std::span<const std::byte> msg);
+
 // Acknowledgements: an NLMSG_ERROR (ACK or error) or the NLMSG_DONE closing a
 // dump, with the extended-ACK attributes when the kernel added them.
 struct Ack {

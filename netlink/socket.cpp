@@ -68,10 +68,10 @@ Result<Socket> Socket::open(std::span<const unsigned> groups) {
   return Socket(std::move(fd), sa.nl_pid);
 }
 
-Result<Socket> Socket::open_in(const Netns& ns) {
+Result<Socket> Socket::open_in(const Netns& ns, std::span<const unsigned> groups) {
   auto guard = ns.enter();
   if (!guard) return std::unexpected(guard.error());
-  auto s = open();
+  auto s = open(groups);
   if (!s) return std::unexpected(with_context(s.error(), "in netns " + ns.path()));
   return s;
 }

@@ -23,8 +23,9 @@ class Socket {
   // (RTNLGRP_* numbers, via NETLINK_ADD_MEMBERSHIP) when non-empty.
   [[nodiscard]] static Result<Socket> open(std::span<const unsigned> groups = {});
   // Opens the socket inside `ns` (enters it on this thread for the socket()
-  // call only); later I/O on it acts on `ns`.
-  [[nodiscard]] static Result<Socket> open_in(const Netns& ns);
+  // call only); later I/O on it acts on `ns`, and it hears the notifications
+  // of `groups` raised in `ns` (events reach only sockets of their netns).
+  [[nodiscard]] static Result<Socket> open_in(const Netns& ns, std::span<const unsigned> groups = {});
 
   // Sends a change request (NLM_F_REQUEST|NLM_F_ACK are set, seq/pid filled in)
   // and waits for its ACK. A NLMSG_ERROR becomes Error{op, -error, context +

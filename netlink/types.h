@@ -83,4 +83,14 @@ struct Neighbor {
   uint8_t flags = 0;           // NTF_*
 };
 
+// A qdisc or filter as a notification describes it (RTM_{NEW,DEL}{QDISC,TFILTER}).
+struct TcObject {
+  uint16_t type = 0;           // the message type
+  int ifindex = 0;
+  uint32_t handle = 0;
+  uint32_t parent = 0;         // TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS) ... for clsact filters
+  uint32_t info = 0;           // filters: priority << 16 | protocol (network order)
+  std::string kind;            // TCA_KIND: "clsact", "bpf", ...
+};
+
 }  // namespace strand::netlink
