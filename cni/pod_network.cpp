@@ -12,12 +12,14 @@
 #include "common/log.h"
 #include "common/retired_links.h"
 #include "netlink/ops.h"
+#include "netlink/pod_routes.h"
 
 namespace strand::cni {
 
 namespace {
 
-IpPrefix host_prefix(const IpAddr& ip) { return IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())}; }
+using netlink::host_prefix;
+using netlink::host_route;
 
 IpPrefix default_route(int family) {
   IpPrefix p;
@@ -32,14 +34,6 @@ netlink::Route pod_route(const IpPrefix& dst, int pod_ifindex) {
   r.gateway = gateway_for(dst.family());
   r.oif = pod_ifindex;
   r.flags = RTNH_F_ONLINK;
-  return r;
-}
-
-netlink::Route host_route(const IpAddr& ip, int host_ifindex) {
-  netlink::Route r;
-  r.dst = host_prefix(ip);
-  r.oif = host_ifindex;
-  r.scope = RT_SCOPE_LINK;
   return r;
 }
 

@@ -6,13 +6,13 @@
 namespace strand::agent::repair {
 namespace {
 
+using netlink::host_prefix;
+
 std::string state_hex(uint16_t state) {
   char buf[16];
   std::snprintf(buf, sizeof(buf), "0x%x", state);
   return buf;
 }
-
-IpPrefix host_prefix(const IpAddr& ip) { return IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())}; }
 
 // Why `have` (the entry for the address, if any) is not the permanent entry
 // pointing at `mac`; empty when it is.
@@ -55,14 +55,6 @@ const char* kind_name(Kind k) {
     case Kind::kReattach: return "reattach";
   }
   return "unknown";
-}
-
-netlink::Route host_route(const IpAddr& ip, int host_ifindex) {
-  netlink::Route r;
-  r.dst = host_prefix(ip);
-  r.oif = host_ifindex;
-  r.scope = RT_SCOPE_LINK;
-  return r;
 }
 
 std::vector<Repair> plan(const EndpointRecord& rec, const Observed& seen) {

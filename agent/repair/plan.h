@@ -15,6 +15,7 @@
 
 #include "common/endpoint_record.h"
 #include "common/ip.h"
+#include "netlink/pod_routes.h"
 #include "netlink/types.h"
 
 namespace strand::agent::repair {
@@ -60,6 +61,6 @@ struct Repair {
 [[nodiscard]] std::vector<Repair> plan(const EndpointRecord& rec, const Observed& seen);
 
 // The host route the CNI creates for a pod IP.
-[[nodiscard]] netlink::Route host_route(const IpAddr& ip, int host_ifindex);
+using netlink::host_route;
 
 }  // namespace strand::agent::repair
