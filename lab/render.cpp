@@ -7,7 +7,7 @@
 
 namespace strand::lab {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json pods_json(const LabState& s) {
   json items = json::array();

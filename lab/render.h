@@ -11,10 +11,11 @@
 
 namespace strand::lab {
 
+// JSON keys in the order the contract writes them.
 // get pods -o json: {"items":[{"namespace","name","node","ips","labels"}]}
-[[nodiscard]] nlohmann::json pods_json(const LabState& s);
+[[nodiscard]] nlohmann::ordered_json pods_json(const LabState& s);
 // get nodes -o json: {"items":[{"name","ips","podCIDRs"}]}
-[[nodiscard]] nlohmann::json nodes_json(const LabState& s);
+[[nodiscard]] nlohmann::ordered_json nodes_json(const LabState& s);
 [[nodiscard]] std::string pods_table(const LabState& s);
 [[nodiscard]] std::string nodes_table(const LabState& s);
 
@@ -27,7 +28,7 @@ struct ProbeResult {
   std::string detail;     // why it failed: "timeout", "connection refused", ...
 };
 // probe -o json: {"from","to","port","protocol","reachable","ms"}
-[[nodiscard]] nlohmann::json probe_json(const ProbeResult& r);
+[[nodiscard]] nlohmann::ordered_json probe_json(const ProbeResult& r);
 [[nodiscard]] std::string probe_line(const ProbeResult& r);
 
 // Reachability, reachable[from][to], for `pods` in order.
@@ -38,7 +39,7 @@ struct Matrix {
   std::map<std::string, std::map<std::string, bool>> reachable;
 };
 // matrix -o json: {"port","protocol","pods":[...],"reachable":{"a":{"b":true}}}
-[[nodiscard]] nlohmann::json matrix_json(const Matrix& m);
+[[nodiscard]] nlohmann::ordered_json matrix_json(const Matrix& m);
 // Rows from, columns to; '.' reachable, 'X' blocked. Columns are numbered and
 // the numbers are listed with the row names so wide names stay readable.
 [[nodiscard]] std::string matrix_grid(const Matrix& m);

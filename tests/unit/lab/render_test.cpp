@@ -25,14 +25,14 @@ LabState two_pods() {
 
 TEST(Render, PodsJsonShape) {
   auto j = pods_json(two_pods());
-  EXPECT_EQ(j, nlohmann::json::parse(R"({"items":[
+  EXPECT_EQ(j, nlohmann::ordered_json::parse(R"({"items":[
     {"namespace":"x","name":"a","node":"s-node1","ips":["10.244.1.2","fd00:10:244:1::2"],"labels":{"app":"web","pod":"a"}},
     {"namespace":"x","name":"b","node":"s-node1","ips":["10.244.1.3"],"labels":{}}]})"));
 }
 
 TEST(Render, NodesJsonShape) {
   EXPECT_EQ(nodes_json(two_pods()),
-            nlohmann::json::parse(R"({"items":[{"name":"s-node1","ips":["10.100.0.1"],"podCIDRs":["10.244.1.0/24"]}]})"));
+            nlohmann::ordered_json::parse(R"({"items":[{"name":"s-node1","ips":["10.100.0.1"],"podCIDRs":["10.244.1.0/24"]}]})"));
 }
 
 TEST(Render, PodsTable) {
@@ -44,7 +44,7 @@ TEST(Render, PodsTable) {
 
 TEST(Render, ProbeJsonShape) {
   ProbeResult r{"x/a", "10.244.1.3", 80, "UDP", true, 1.23456, ""};
-  EXPECT_EQ(probe_json(r), nlohmann::json::parse(
+  EXPECT_EQ(probe_json(r), nlohmann::ordered_json::parse(
                                R"({"from":"x/a","to":"10.244.1.3","port":80,"protocol":"UDP","reachable":true,"ms":1.235})"));
   EXPECT_EQ(probe_line(r), "x/a -> 10.244.1.3 port 80/UDP: reachable (1.235 ms)");
   r.reachable = false;
@@ -72,7 +72,7 @@ TEST(Render, MatrixGrid) {
 }
 
 TEST(Render, MatrixJsonShape) {
-  EXPECT_EQ(matrix_json(sample_matrix()), nlohmann::json::parse(R"({"port":80,"protocol":"TCP",
+  EXPECT_EQ(matrix_json(sample_matrix()), nlohmann::ordered_json::parse(R"({"port":80,"protocol":"TCP",
     "pods":["x/a","x/b","y/long-name"],
     "reachable":{"x/a":{"x/a":true,"x/b":true,"y/long-name":false},
                  "x/b":{"x/a":false,"x/b":true,"y/long-name":true},
