@@ -11,8 +11,11 @@ json node_conflist(const LabState& s, const NodeState& n, const NodeDirs& d, uns
   for (const auto& c : n.pod_cidrs) ranges.push_back(json::array({{{"subnet", c}}}));
   json plugin;
   if (s.cni == "ptp") {
+    // host-local gives ptp's pods default routes only when asked to.
+    json routes = json::array({{{"dst", "0.0.0.0/0"}}});
+    if (n.pod_cidrs.size() > 1) routes.push_back({{"dst", "::/0"}});
     plugin = {{"type", "ptp"}, {"ipMasq", false}, {"mtu", mtu},
-              {"ipam", {{"type", "host-local"}, {"ranges", ranges}, {"dataDir", d.ipam}}}};
+              {"ipam", {{"type", "host-local"}, {"ranges", ranges}, {"routes", routes}, {"dataDir", d.ipam}}}};
   } else {
     plugin = {{"type", "strand"},
               {"mtu", mtu},
@@ -24,7 +27,8 @@ json node_conflist(const LabState& s, const NodeState& n, const NodeDirs& d, uns
               {"logLevel", "info"},
               {"ipam", {{"type", "strand-ipam"}, {"ranges", ranges}, {"dataDir", d.ipam}}}};
   }
-  return {{"cniVersion", "1.1.0"}, {"name", "strand-lab"}, {"plugins", json::array({plugin})}};
+  // The reference plugins of Debian 12 speak CNI up to 1.0.0.
+  return {{"cniVersion", s.cni == "ptp" ? "1.0.0" : "1.1.0"}, {"name", "strand-lab"}, {"plugins", json::array({plugin})}};
 }
 
 json plugin_conf(const json& conflist, size_t i, const json& prev_result) {

@@ -27,11 +27,14 @@ TEST(Objects, StrandConflist) {
 TEST(Objects, PtpConflistForTheBenchmark) {
   LabState s;
   s.cni = "ptp";
-  auto p = node_conflist(s, node2(), {"/r/sock", "/r/ep", "/r/ipam", "/r/cni.log"}, 1500)["plugins"][0];
+  auto c = node_conflist(s, node2(), {"/r/sock", "/r/ep", "/r/ipam", "/r/cni.log"}, 1500);
+  EXPECT_EQ(c["cniVersion"], "1.0.0");
+  auto p = c["plugins"][0];
   EXPECT_EQ(p["type"], "ptp");
   EXPECT_EQ(p["ipMasq"], false);
   EXPECT_EQ(p["ipam"]["type"], "host-local");
   EXPECT_EQ(p["ipam"]["dataDir"], "/r/ipam");
+  EXPECT_EQ(p["ipam"]["routes"], json::parse(R"([{"dst":"0.0.0.0/0"},{"dst":"::/0"}])"));
 }
 
 TEST(Objects, PluginConfAsLibcniBuildsIt) {
