@@ -234,7 +234,13 @@ Status cni_del(const LabState& s, const PodState& p) {
     } catch (...) {
     }
   }
-  auto r = cni_invoke(s, *n, {"DEL", p.container_id, netns_path(p.netns), p.ns, p.name, p.uid}, prev);
+  // A failed DEL is retried, as kubelet retries it (DEL is idempotent).
+  Result<json> r;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    r = cni_invoke(s, *n, {"DEL", p.container_id, netns_path(p.netns), p.ns, p.name, p.uid}, prev);
+    if (r) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   if (!r) return std::unexpected(r.error());
   ::unlink(result_file(s.name, p.container_id).c_str());
   return {};
@@ -944,7 +950,12 @@ int cmd_matrix(const MatrixOptions& o) {
   m.protocol = o.protocol;
   std::vector<ProbeTarget> targets;
   for (const auto& [k, _] : s->pods) m.pods.push_back(k);
+  if (!o.from.empty()) {
+    if (!s->pods.contains(o.from)) return err("no pod " + o.from), 2;
+    m.rows = {o.from};
+  }
   for (const auto& [fk, f] : s->pods) {
+    if (!o.from.empty() && fk != o.from) continue;
     for (const auto& [tk, t] : s->pods) {
       ProbeTarget x;
       x.from_ns_path = netns_path(f.netns);

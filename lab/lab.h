@@ -33,6 +33,7 @@ int cmd_probe(const ProbeOptions& o);
 struct MatrixOptions {
   std::string name = "strand";
   std::string port, protocol = "TCP";
+  std::string from;  // only this pod's row (empty: every pod)
   int timeout_ms = 1000;
   unsigned parallel = 64;
   bool json = false;

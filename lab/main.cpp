@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   add_name(c_matrix);
   c_matrix->add_option("--port", mx.port, "port number (or a containerPort name, per destination pod)")->required();
   c_matrix->add_option("--protocol", mx.protocol, "TCP|UDP")->check(CLI::IsMember({"TCP", "UDP"}))->capture_default_str();
+  c_matrix->add_option("--from", mx.from, "only the row of this NS/POD (e.g. one pod to all others)");
   c_matrix->add_option("--timeout-ms", mx.timeout_ms, "per probe")->capture_default_str();
   c_matrix->add_option("--parallel", mx.parallel, "probes at once")->capture_default_str();
   c_matrix->add_option("-o,--output", output, "json")->check(CLI::IsMember({"json", "grid"}));

@@ -82,7 +82,7 @@ std::string probe_line(const ProbeResult& r) {
 
 json matrix_json(const Matrix& m) {
   json reach = json::object();
-  for (const auto& from : m.pods) {
+  for (const auto& from : m.rows.empty() ? m.pods : m.rows) {
     json row = json::object();
     auto it = m.reachable.find(from);
     for (const auto& to : m.pods) {
@@ -103,7 +103,7 @@ std::string matrix_grid(const Matrix& m) {
   std::vector<std::string> head = {"from \\ to"};
   for (size_t i = 0; i < m.pods.size(); ++i) head.push_back(m.pods[i]);
   rows.push_back(head);
-  for (const auto& from : m.pods) {
+  for (const auto& from : m.rows.empty() ? m.pods : m.rows) {
     std::vector<std::string> r = {from};
     auto it = m.reachable.find(from);
     for (const auto& to : m.pods) {

@@ -31,11 +31,12 @@ struct ProbeResult {
 [[nodiscard]] nlohmann::ordered_json probe_json(const ProbeResult& r);
 [[nodiscard]] std::string probe_line(const ProbeResult& r);
 
-// Reachability, reachable[from][to], for `pods` in order.
+// Reachability, reachable[from][to], for `pods` in order (rows: `rows` when set).
 struct Matrix {
   int port = 0;
   std::string protocol = "TCP";
   std::vector<std::string> pods;
+  std::vector<std::string> rows;  // the "from" pods when only some are probed; empty: all of `pods`
   std::map<std::string, std::map<std::string, bool>> reachable;
 };
 // matrix -o json: {"port","protocol","pods":[...],"reachable":{"a":{"b":true}}}

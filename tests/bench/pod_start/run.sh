@@ -47,13 +47,12 @@ one_run() {  # one_run CNI -> "apply_ms reach_ms"
   "$lab" apply --name "$name" -f "$work/pods.yaml" > /dev/null 2> "$work/apply.err" ||
     { cat "$work/apply.err" >&2; return 1; }
   t1=$(now_ms)
-  local pending
-  pending=$(seq 2 "$pods")
+  local pending=start
   local deadline=$((t1 + 60000))
   while [ -n "$pending" ]; do
-    # 8 probes at a time; the ones that failed are probed again.
-    pending=$(printf '%s\n' $pending | LAB="$lab" NAME="$name" xargs -P 8 -I{} sh -c \
-      '"$LAB" probe --name "$NAME" --from bench/p1 --to bench/p{} --port 80 --timeout-ms 200 >/dev/null || echo {}')
+    # One process probes p1 to every pod in parallel (matrix --from); again until all answer.
+    pending=$("$lab" matrix --name "$name" --from bench/p1 --port 80 --timeout-ms 200 -o json |
+      jq -r '.reachable["bench/p1"] | to_entries[] | select(.value == false) | .key')
     if [ "$(now_ms)" -gt "$deadline" ]; then echo "pods not reachable after 60 s:$pending" >&2; return 1; fi
   done
   t2=$(now_ms)

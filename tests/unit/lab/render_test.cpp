@@ -81,3 +81,20 @@ TEST(Render, MatrixJsonShape) {
 
 }  // namespace
 }  // namespace strand::lab
+
+namespace strand::lab {
+namespace {
+
+TEST(Render, MatrixOfOneRow) {
+  Matrix m = sample_matrix();
+  m.rows = {"x/b"};
+  EXPECT_EQ(matrix_json(m).dump(), R"({"port":80,"protocol":"TCP","pods":["x/a","x/b","y/long-name"],)"
+                                   R"("reachable":{"x/b":{"x/a":false,"x/b":true,"y/long-name":true}}})");
+  EXPECT_EQ(matrix_grid(m),
+            "port 80/TCP (rows: from, columns: to; . reachable, X blocked)\n"
+            "from \\ to  x/a  x/b  y/long-name\n"
+            "x/b        X    .    .\n");
+}
+
+}  // namespace
+}  // namespace strand::lab
