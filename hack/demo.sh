@@ -13,10 +13,12 @@ examples="$src/lab/examples/demo"
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (network namespaces, bpffs)" >&2; exit 1; }
 bash "$src/hack/ensure-bpffs.sh"
 
+work=$(mktemp -d /tmp/strand-demo-XXXXXX)
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   "$lab" down --name "$name" >/dev/null 2>&1 || true
+  rm -rf "$work"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -36,7 +38,6 @@ step "apply: namespaces shop and data, pods on both nodes (CNI ADD as kubelet do
 "$lab" get pods --name "$name"
 
 step "matrix, TCP 80: every pod to every pod, same node and across nodes"
-"$lab" matrix --name "$name" --port 80 -o json > /tmp/strand-demo-before.json
 "$lab" matrix --name "$name" --port 80
 
 step "NetworkPolicy data/db-from-cart: only shop/cart may reach data/db, on TCP 80"
@@ -67,9 +68,9 @@ for node in 1 2; do
 done
 
 step "matrix, TCP 80, with the policy"
-"$lab" matrix --name "$name" --port 80 -o json > /tmp/strand-demo-after.json
+"$lab" matrix --name "$name" --port 80 -o json > "$work/after.json"
 "$lab" matrix --name "$name" --port 80
-blocked=$(jq '[.reachable[][] | select(. == false)] | length' /tmp/strand-demo-after.json)
+blocked=$(jq '[.reachable[][] | select(. == false)] | length' "$work/after.json")
 if [ "$blocked" -eq 0 ]; then
   if [ "$listed" -eq 2 ]; then
     echo "Nothing is blocked: the policy reached both agents (above), but NetworkPolicy enforcement in the"
@@ -102,5 +103,4 @@ left_ns=$(ls /run/netns 2>/dev/null | grep -c "^${name}_" || true)
 left_pins=$(ls /sys/fs/bpf/strand 2>/dev/null | grep -c "^${name}-" || true)
 echo "left behind: $left_ns namespaces, $left_pins pin directories"
 [ "$left_ns" -eq 0 ] && [ "$left_pins" -eq 0 ]
-rm -f /tmp/strand-demo-before.json /tmp/strand-demo-after.json
 printf '\n== demo done in %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
