@@ -192,7 +192,12 @@ nlohmann::json Endpoints::handle(const std::string& line) {
     if (op == "del") {
       auto st = del(id, ifname);
       if (!st) log::error("endpoint not detached", {{"container", id}, {"error", st.error().message()}});
-      return reply(st);
+      auto r = reply(st);
+      if (st && req.value("reap", false) && reap_) {
+        reap_();
+        r["reaping"] = true;
+      }
+      return r;
     }
     auto a = check(id, ifname);
     if (!a) return {{"ok", false}, {"error", a.error().message()}};

@@ -4,6 +4,7 @@
 // it; "check" says whether it is in place. At start every "ready" record of the
 // state dir is brought back to attached.
 // Thread-safe: the CNI socket, the HTTP server and the netlink watcher all use it.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,10 @@ class Endpoints {
   // The attached endpoint whose host veth has `ifindex`, if any.
   [[nodiscard]] std::optional<EndpointRecord> by_ifindex(int ifindex) const;
 
+  // Called for a "del" that hands over its retired veth ("reap": true); the
+  // reply then says "reaping": true. Unset: the CNI deletes the veth itself.
+  void set_reap(std::function<void()> kick) { reap_ = std::move(kick); }
+
   // One request line in, one reply object out.
   [[nodiscard]] nlohmann::json handle(const std::string& line);
 
@@ -44,6 +49,7 @@ class Endpoints {
   [[nodiscard]] Result<std::optional<EndpointRecord>> find(const std::string& container_id, const std::string& ifname);
 
   mutable std::recursive_mutex mu_;  // guards known_ and the kernel changes made for it
+  std::function<void()> reap_;
   Datapath& dp_;
   Attacher& attacher_;
   EndpointStore store_;

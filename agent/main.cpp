@@ -7,14 +7,20 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
+#include <span>
 
 #include "agent/bpffs.h"
 #include "agent/config.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
 #include "agent/endpoints.h"
+#include "agent/reaper.h"
+#include "agent/model/model.h"
 #include "agent/server.h"
+#include "agent/sources/localdir.h"
 #include "common/log.h"
 
 namespace {
@@ -89,6 +95,34 @@ int main(int argc, char** argv) {
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
   endpoints.restore();
+  Reaper reaper;
+  endpoints.set_reap([&reaper] { reaper.kick(); });
+
+  // The cluster model, from --source-dir. Until enforcement and the HTTP API
+  // take it, policy changes are only logged.
+  strand::model::Model model;
+  auto policies_logged = model.subscribe([&model](uint64_t version, std::span<const strand::model::Change> changes) {
+    bool policies = std::ranges::any_of(
+        changes, [](const auto& c) { return c.key.kind == strand::model::Kind::kNetworkPolicy; });
+    auto n = model.counts();
+    strand::log::info(policies ? "policies changed" : "model changed",
+                      {{"version", std::to_string(version)}, {"changes", std::to_string(changes.size())},
+                       {"policies", std::to_string(n.policies)}, {"pods", std::to_string(n.pods)},
+                       {"namespaces", std::to_string(n.namespaces)}, {"nodes", std::to_string(n.nodes)}});
+  });
+  std::unique_ptr<strand::sources::LocalDirSource> source;
+  if (!cfg->source_dir.empty()) {
+    auto src = strand::sources::LocalDirSource::open(cfg->source_dir, model);
+    if (!src) {
+      strand::log::error("source dir not watched", {{"error", src.error().message()}});
+      return 1;
+    }
+    source = std::move(*src);
+    if (auto st = source->start(); !st) {
+      strand::log::error("source not started", {{"error", st.error().message()}});
+      return 1;
+    }
+  }
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);

@@ -75,12 +75,18 @@ CniResult<Result> cmd_add(const Env& env, const NetConf& conf) {
   netlink::Socket& host = sockets->host;
   netlink::Socket& pod = sockets->pod;
 
-  // The pod's interface must not exist yet: a second ADD without DEL is an error.
+  // The pod's interface must not exist yet: a second ADD without DEL is an
+  // error. One held by a veth that a DEL retired moments ago goes first.
+  const std::string host_if = host_ifname(env.container_id, env.ifname);
   if (auto existing = netlink::link_get(pod, env.ifname); existing) {
-    return cni_fail(Code::kInvalidEnv, "interface " + env.ifname + " already exists in " + env.netns);
+    bool cleared = false;
+    PodNetSpec names{.ifname = env.ifname, .host_ifname = host_if};
+    if (auto st = clear_retired(host, pod, names, cleared); !st) {
+      return std::unexpected(to_cni_error(st.error(), "delete retired veth holding " + env.ifname));
+    }
+    if (!cleared) return cni_fail(Code::kInvalidEnv, "interface " + env.ifname + " already exists in " + env.netns);
   }
 
-  const std::string host_if = host_ifname(env.container_id, env.ifname);
   EndpointStore store(conf.state_dir);
   EndpointRecord rec;
   rec.container_id = env.container_id;

@@ -1,13 +1,15 @@
 // DEL: idempotent. A missing netns, link, allocation or record is success.
-// Order: tell the agent, delete the veth (its routes and the pod end go with
-// it), release the addresses, remove the record last so an interrupted DEL is
-// still found by the next DEL or GC.
+// Order: take the veth out of service (retired for the agent to delete, or
+// deleted here without an agent; its routes and the pod end go with it), tell
+// the agent, release the addresses, remove the record last so an interrupted
+// DEL is still found by the next DEL or GC.
 #include "cni/ipam/ipam.h"
 #include "cni/error_json.h"
 #include "cni/names.h"
 #include "cni/plugin.h"
 #include "cni/pod_network.h"
 #include "cni/release.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace strand::cni {
@@ -18,8 +20,14 @@ CniStatus cmd_del(const Env& env, const NetConf& conf) {
   auto ipam = ipam::make_ipam(conf.raw);
   if (!ipam) return std::unexpected(ipam.error());
   ipam::Request req = ipam_request(env, conf);
-  if (auto st = release_attachment(conf, *host, **ipam, req); !st) return st;
-  log::info("pod deleted", {{"host_if", host_ifname(env.container_id, env.ifname)}});
+  const int64_t t0 = mono_us();
+  ReleaseTimes t;
+  if (auto st = release_attachment(conf, *host, **ipam, req, &t); !st) return st;
+  log::info("pod deleted", {{"host_if", host_ifname(env.container_id, env.ifname)},
+                            {"us", std::to_string(mono_us() - t0)},
+                            {"veth_us", std::to_string(t.veth_us)},
+                            {"agent_us", std::to_string(t.agent_us)},
+                            {"ipam_us", std::to_string(t.ipam_us)}});
   return {};
 }
 

@@ -1,6 +1,6 @@
 // GC: every endpoint of this network whose attachment is not in
 // cni.dev/valid-attachments is released like a DEL (agent, veth, addresses,
-// record), the temporary files of killed writers go, then the IPAM collects
+// record), retired veths nobody deleted go, the temporary files of killed writers go, then the IPAM collects
 // what it holds beyond that. Carries on past errors and reports the first.
 #include <algorithm>
 
@@ -11,6 +11,8 @@
 #include "common/endpoint_record.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/retired_links.h"
+#include "netlink/ops.h"
 
 namespace strand::cni {
 
@@ -40,6 +42,11 @@ CniStatus cmd_gc(const Env& env, const NetConf& conf) {
       }
       log::info("gc released", {{"container", rec.container_id}, {"ifname", rec.ifname}});
     }
+  }
+  // Retired veths no agent deleted (it was down, or killed mid-way).
+  if (auto st = netlink::link_del_group(*host, kRetiredLinkGroup); !st) {
+    log::warn("gc could not delete retired links", {{"error", st.error().message()}});
+    if (!first) first = to_cni_error(st.error(), "delete retired links");
   }
   // Records a killed ADD was still writing (<record>.tmp.<pid>): DEL removes
   // those of its own attachment; these are the ones no DEL came for.

@@ -10,6 +10,7 @@
 #include "common/fault.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/retired_links.h"
 #include "netlink/ops.h"
 
 namespace strand::cni {
@@ -90,7 +91,15 @@ strand::Result<PodNetInfo> setup_pod_network(netlink::Socket& host, netlink::Soc
   veth.peer_name = spec.ifname;
   veth.peer_netns_fd = pod_ns.fd();
   veth.mtu = spec.mtu;
-  if (auto st = netlink::veth_add(host, veth); !st) return std::unexpected(st.error());
+  auto added = netlink::veth_add(host, veth);
+  if (!added && added.error().err == EEXIST) {
+    // A veth of this attachment retired by a DEL moments ago, not deleted yet
+    // by the agent: delete it now, then create ours.
+    bool cleared = false;
+    if (auto st = clear_retired(host, pod, spec, cleared); !st) return std::unexpected(st.error());
+    if (cleared) added = netlink::veth_add(host, veth);
+  }
+  if (!added) return std::unexpected(added.error());
   rollback.add("delete veth " + spec.host_ifname, [&host, name = spec.host_ifname] {
     if (auto st = netlink::link_del(host, name); !st && st.error().err != ENODEV) {
       log::error("rollback failed", {{"step", "delete veth"}, {"error", st.error().message()}});
@@ -157,6 +166,60 @@ strand::Result<PodNetInfo> setup_pod_network(netlink::Socket& host, netlink::Soc
 Status teardown_pod_network(netlink::Socket& host, const std::string& host_ifname) {
   auto st = netlink::link_del(host, host_ifname);
   if (!st && st.error().err != ENODEV) return st;
+  return {};
+}
+
+namespace {
+
+bool gone(const Error& e) { return e.err == ENODEV || e.err == ENOENT || e.err == ESRCH; }
+
+}  // namespace
+
+strand::Result<int> retire_pod_network(netlink::Socket& host, const std::string& host_ifname) {
+  auto link = netlink::link_get(host, host_ifname);
+  if (!link) {
+    if (gone(link.error())) return 0;
+    return std::unexpected(link.error());
+  }
+  const int index = link->index;
+  if (auto st = netlink::link_set(host, netlink::LinkChange{.index = index, .group = kRetiredLinkGroup}); !st) {
+    if (gone(st.error())) return 0;
+    return std::unexpected(st.error());
+  }
+  // Out of service: nothing on the node routes to the pod any more, and a new
+  // pod may take its addresses (and routes) at once.
+  // From here the link may vanish under us (a reaper's batch takes it as soon
+  // as it is in the group): then its routes and neighbours are gone with it.
+  auto routes = netlink::route_list(host, AF_UNSPEC, RT_TABLE_MAIN, index);
+  if (!routes) {
+    if (gone(routes.error())) return index;
+    return std::unexpected(routes.error());
+  }
+  for (const auto& r : *routes) {
+    if (auto st = netlink::route_del(host, r); !st && !gone(st.error())) return std::unexpected(st.error());
+  }
+  auto neighs = netlink::neigh_list(host, AF_UNSPEC, index);
+  if (!neighs) {
+    if (gone(neighs.error())) return index;
+    return std::unexpected(neighs.error());
+  }
+  for (const auto& n : *neighs) {
+    if (auto st = netlink::neigh_del(host, n); !st && !gone(st.error())) return std::unexpected(st.error());
+  }
+  return index;
+}
+
+Status clear_retired(netlink::Socket& host, netlink::Socket& pod, const PodNetSpec& spec, bool& cleared) {
+  cleared = false;
+  std::vector<int> doomed;
+  if (auto l = netlink::link_get(host, spec.host_ifname); l && l->group == kRetiredLinkGroup) doomed.push_back(l->index);
+  if (auto p = netlink::link_get(pod, spec.ifname); p && p->peer_index > 0) {
+    if (auto l = netlink::link_get(host, p->peer_index); l && l->group == kRetiredLinkGroup) doomed.push_back(l->index);
+  }
+  for (int index : doomed) {
+    if (auto st = netlink::link_del(host, index); !st && !gone(st.error())) return st;
+    cleared = true;
+  }
   return {};
 }
 

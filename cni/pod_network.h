@@ -45,6 +45,19 @@ struct PodNetInfo {
 // Success when it is already gone.
 [[nodiscard]] Status teardown_pod_network(netlink::Socket& host, const std::string& host_ifname);
 
+// Takes the pod's veth out of service without waiting for the kernel to
+// destroy it (common/retired_links.h): the host end joins the retired group and
+// loses its routes and neighbours, so no traffic reaches the pod and its
+// addresses can go to a new pod at once. (Down or renamed would cost an RCU
+// grace period each, as much as the delete.) An ADD that finds its names still
+// taken by a retired veth deletes that one first. Returns the host end's
+// ifindex, 0 when there was no such link.
+[[nodiscard]] strand::Result<int> retire_pod_network(netlink::Socket& host, const std::string& host_ifname);
+
+// Deletes the retired veth (if any) holding spec's host or pod interface name;
+// `cleared` says whether one was deleted.
+[[nodiscard]] Status clear_retired(netlink::Socket& host, netlink::Socket& pod, const PodNetSpec& spec, bool& cleared);
+
 // Compares the live state with `spec`: the error's context names what differs.
 [[nodiscard]] strand::Result<PodNetInfo> check_pod_network(netlink::Socket& host, netlink::Socket& pod, const PodNetSpec& spec);
 

@@ -2,7 +2,9 @@
 // The CNI <-> agent handshake over the agent's unix socket: one JSON object per
 // line each way. Requests:
 //   {"op":"add","endpoint":{<endpoint record>}}   attach the datapath; reply when in place
-//   {"op":"del","containerID":"..","ifname":".."} detach and forget
+//   {"op":"del","containerID":"..","ifname":"..","reap":true} detach and forget;
+//       with reap, the agent also deletes the retired veth (common/retired_links.h)
+//       and replies {"ok":true,"reaping":true}
 //   {"op":"check","containerID":"..","ifname":".."} is the datapath attached?
 //   {"op":"status"}                                 is the agent ready for ADDs?
 // Reply: {"ok":true} or {"ok":false,"error":"why"} (more fields per op).

@@ -90,6 +90,7 @@ Message build_link_change(const LinkChange& c) {
   if (c.mtu) b.put_u32(IFLA_MTU, *c.mtu);
   if (c.mac) b.put(IFLA_ADDRESS, c.mac->data(), c.mac->size());
   if (c.netns_fd) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(*c.netns_fd));
+  if (c.group) b.put_u32(IFLA_GROUP, *c.group);
   return std::move(b).finish();
 }
 
@@ -105,6 +106,15 @@ Message build_link_del(std::string_view name) {
   detail::Builder b(RTM_DELLINK, NLM_F_REQUEST);
   b.append<ifinfomsg>().ifi_family = AF_UNSPEC;
   b.put_str(IFLA_IFNAME, name);
+  return std::move(b).finish();
+}
+
+// Index 0 and IFLA_GROUP: the kernel deletes every link of the group in one
+// batch (one RCU grace period for all of them instead of one each).
+Message build_link_del_group(uint32_t group) {
+  detail::Builder b(RTM_DELLINK, NLM_F_REQUEST);
+  b.append<ifinfomsg>().ifi_family = AF_UNSPEC;
+  b.put_u32(IFLA_GROUP, group);
   return std::move(b).finish();
 }
 
@@ -139,6 +149,8 @@ Result<Link> parse_link(std::span<const std::byte> msg) {
         return detail::store(detail::get_u32(a, kWhat), link.link_netnsid);
       case IFLA_OPERSTATE:
         return detail::store(detail::get_u8(a, kWhat), link.oper_state);
+      case IFLA_GROUP:
+        return detail::store(detail::get_u32(a, kWhat), link.group);
       case IFLA_LINKINFO:
         return parse_linkinfo(a, link);
       default:

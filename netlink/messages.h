@@ -31,6 +31,7 @@ namespace strand::netlink {
 [[nodiscard]] Message build_link_change(const LinkChange& change);
 [[nodiscard]] Message build_link_del(int index);
 [[nodiscard]] Message build_link_del(std::string_view name);
+[[nodiscard]] Message build_link_del_group(uint32_t group);
 // RTM_NEWLINK or RTM_DELLINK.
 [[nodiscard]] Result<Link> parse_link(std::span<const std::byte> msg);
 

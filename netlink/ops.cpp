@@ -123,6 +123,12 @@ Status link_del(Socket& s, std::string_view name) {
   return change(s, build_link_del(name), "RTM_DELLINK", [&] { return link_ctx(name); });
 }
 
+Status link_del_group(Socket& s, uint32_t group) {
+  auto st = change(s, build_link_del_group(group), "RTM_DELLINK", [&] { return "group " + std::to_string(group); });
+  if (!st && st.error().err == ENODEV) return {};  // the group is empty
+  return st;
+}
+
 Status addr_add(Socket& s, const Address& a, bool replace) {
   return change(s, build_addr_add(a, replace), "RTM_NEWADDR", [&] { return addr_ctx(a); });
 }

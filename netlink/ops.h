@@ -25,6 +25,8 @@ namespace strand::netlink {
 [[nodiscard]] Status link_set(Socket& s, const LinkChange& change);
 [[nodiscard]] Status link_del(Socket& s, int index);
 [[nodiscard]] Status link_del(Socket& s, std::string_view name);
+// Deletes every link of IFLA_GROUP `group` in one batch (none is success).
+[[nodiscard]] Status link_del_group(Socket& s, uint32_t group);
 
 // Addresses (family AF_UNSPEC = both; ifindex 0 = all links)
 [[nodiscard]] Status addr_add(Socket& s, const Address& a, bool replace = false);

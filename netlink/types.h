@@ -28,6 +28,7 @@ struct Link {
   int peer_index = 0;          // IFLA_LINK (a veth's peer, in its own netns)
   std::optional<int> link_netnsid;  // IFLA_LINK_NETNSID
   uint8_t oper_state = 0;      // IFLA_OPERSTATE
+  uint32_t group = 0;          // IFLA_GROUP
   [[nodiscard]] bool up() const;  // IFF_UP set
 };
 
@@ -49,6 +50,7 @@ struct LinkChange {
   std::optional<Mac> mac;
   std::optional<std::string> name;
   std::optional<int> netns_fd;  // IFLA_NET_NS_FD: move the link there
+  std::optional<uint32_t> group;  // IFLA_GROUP
 };
 
 struct Address {

@@ -498,6 +498,8 @@ Result<json> yaml_to_json(std::string_view yaml) {
   }
 }
 
+Result<json> yaml_node_to_json(const YAML::Node& node) { return node_to_json(node, ""); }
+
 Result<std::vector<NetworkPolicy>> parse_network_policies_yaml(std::string_view yaml) {
   std::vector<YAML::Node> docs;
   try {

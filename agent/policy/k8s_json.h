@@ -9,6 +9,10 @@
 #include "agent/policy/types.h"
 #include "common/error.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace strand::policy {
 
 [[nodiscard]] Result<NetworkPolicy> parse_network_policy(const nlohmann::json& obj);
@@ -23,6 +27,8 @@ namespace strand::policy {
 // YAML to the JSON value it denotes (plain scalars become numbers, booleans or
 // null when they read as such; quoted scalars stay strings).
 [[nodiscard]] Result<nlohmann::json> yaml_to_json(std::string_view yaml);
+// The same conversion for one already loaded node (a document of a stream).
+[[nodiscard]] Result<nlohmann::json> yaml_node_to_json(const YAML::Node& node);
 // Every document of a multi-document YAML stream ("---"), each a NetworkPolicy.
 [[nodiscard]] Result<std::vector<NetworkPolicy>> parse_network_policies_yaml(std::string_view yaml);
 

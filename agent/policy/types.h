@@ -23,12 +23,16 @@ using Labels = std::map<std::string, std::string>;
 struct Namespace {
   std::string name;
   Labels labels;
+
+  bool operator==(const Namespace&) const = default;
 };
 
 struct ContainerPort {
   std::string name;  // may be empty: such a port is never reached by name
   uint16_t port = 0;
   Protocol protocol = Protocol::kTcp;
+
+  bool operator==(const ContainerPort&) const = default;
 };
 
 struct Pod {
@@ -37,6 +41,8 @@ struct Pod {
   Labels labels;
   std::vector<IpAddr> ips;
   std::vector<ContainerPort> ports;
+
+  bool operator==(const Pod&) const = default;
 };
 
 enum class SelectorOp { kIn, kNotIn, kExists, kDoesNotExist };
@@ -45,17 +51,23 @@ struct SelectorRequirement {
   std::string key;
   SelectorOp op = SelectorOp::kExists;
   std::vector<std::string> values;
+
+  bool operator==(const SelectorRequirement&) const = default;
 };
 
 // All terms AND; the empty selector selects everything.
 struct LabelSelector {
   Labels match_labels;
   std::vector<SelectorRequirement> match_expressions;
+
+  bool operator==(const LabelSelector&) const = default;
 };
 
 struct IpBlock {
   IpPrefix cidr;                 // host bits cleared
   std::vector<IpPrefix> except;  // each strictly inside cidr
+
+  bool operator==(const IpBlock&) const = default;
 };
 
 // One entry of from/to. A selector that is absent (nullopt) is "not set",
@@ -64,6 +76,8 @@ struct Peer {
   std::optional<LabelSelector> pod_selector;
   std::optional<LabelSelector> namespace_selector;
   std::optional<IpBlock> ip_block;  // never together with a selector
+
+  bool operator==(const Peer&) const = default;
 };
 
 struct PolicyPort {
@@ -72,12 +86,16 @@ struct PolicyPort {
   // named container port of the destination pod.
   std::variant<std::monostate, uint16_t, std::string> port;
   std::optional<uint16_t> end_port;  // only with a numeric port; inclusive
+
+  bool operator==(const PolicyPort&) const = default;
 };
 
 // from (ingress) or to (egress). Empty peers: every peer; empty ports: every port.
 struct Rule {
   std::vector<Peer> peers;
   std::vector<PolicyPort> ports;
+
+  bool operator==(const Rule&) const = default;
 };
 
 struct NetworkPolicy {
@@ -90,6 +108,8 @@ struct NetworkPolicy {
   std::vector<Rule> egress;
 
   [[nodiscard]] std::string id() const { return ns + "/" + name; }
+
+  bool operator==(const NetworkPolicy&) const = default;
 };
 
 struct Cluster {

@@ -6,7 +6,9 @@
 #       [--rounds 3] [--concurrency 1,16] [--json] [--driver PATH]
 #
 # Configs (one network config each, the plugin exec'd directly as a runtime does):
-#   strand            strand with its built-in strand-ipam
+#   strand            strand with its built-in strand-ipam, no agent (plugin only)
+#   strand-agent      the same with strand-agent running on the node, as deployed: ADD
+#                     attaches the datapath, DEL hands the retired veth to the agent
 #   strand-hostlocal  strand delegating IPAM to host-local (exec)
 #   ptp               ptp (ipMasq false) + host-local: the reference
 # Pod netns are created before any timing. After the run every pod netns must be back to lo
@@ -21,7 +23,7 @@ source "$src/hack/containerd-env.sh"
 prefix=stbn
 die() { echo "cni_addel: $*" >&2; exit 1; }
 
-configs=strand,strand-hostlocal,ptp
+configs=strand,strand-agent,strand-hostlocal,ptp
 pods=200
 rounds=3
 concurrency=1,16
@@ -55,6 +57,16 @@ if [ -n "$inner" ]; then
     die "could not create $pods pod netns"
   args=()
   IFS=, read -r -a names <<<"$configs"
+  agent_pid=
+  if [[ ",$configs," == *",strand-agent,"* ]]; then
+    agent_node=${prefix}$(basename "$T" | tr -dc 0-9)
+    "$(dirname "$(readlink "$T/bin/strand")")/strand-agent" --node "$agent_node" --state-dir "$T/state-strand-agent" \
+      --socket "$T/agent.sock" --http "" --log-file "$T/agent.log" &
+    agent_pid=$!
+    trap 'kill $agent_pid 2>/dev/null; wait $agent_pid 2>/dev/null; "$(dirname "$(readlink "$T/bin/strand")")/strand-agent" --node "$agent_node" --state-dir "$T/state-strand-agent" --cleanup --log-file "$T/agent.log"' EXIT
+    for _ in $(seq 100); do [ -S "$T/agent.sock" ] && break; sleep 0.05; done
+    [ -S "$T/agent.sock" ] || die "strand-agent did not start: $(tail -n 5 "$T/agent.log")"
+  fi
   for c in "${names[@]}"; do args+=(--config "$c=$T/conf/$c.json"); done
   reference=ptp
   [[ ",$configs," == *",ptp,"* ]] || reference=${names[0]}
@@ -68,7 +80,11 @@ if [ -n "$inner" ]; then
     [ -f "$T/strand.log" ] && tail -n 20 "$T/strand.log" >&2
     exit 1
   }
-  # Everything ADD made, DEL must have removed.
+  # Everything ADD made, DEL must have removed (retired veths: once the agent reaped them).
+  for _ in $(seq 100); do
+    [ -z "$(ip -o link show type veth)" ] && break
+    sleep 0.02
+  done
   left=$(ip -o link show type veth | awk -F': ' '{ print $2 }')
   [ -z "$left" ] || die "veths left on the node after DEL: $left"
   for ((i = 0; i < pods; i++)); do
@@ -101,7 +117,7 @@ for c in unshare ip jq; do command -v "$c" >/dev/null || die "missing command $c
 cenv_sweep "$prefix"
 T=/tmp/$prefix$$
 mkdir -p "$T/bin" "$T/conf"
-trap 'cenv_reap "$T" "$prefix$$"' EXIT
+trap '[ -n "${BENCH_KEEP:-}" ] && cp "$T"/*.log /tmp/ 2>/dev/null; cenv_reap "$T" "$prefix$$"' EXIT
 
 for p in ptp host-local; do
   [ -x "$cni_dir/$p" ] || die "missing reference plugin $cni_dir/$p (containernetworking-plugins)"
@@ -110,7 +126,7 @@ done
 IFS=, read -r -a names <<<"$configs"
 for c in "${names[@]}"; do
   case "$c" in
-    strand|strand-hostlocal)
+    strand|strand-agent|strand-hostlocal)
       [ -x "$strand_bin/strand" ] || die "$strand_bin/strand not built (config $c; set STRAND_BIN)"
       [ -e "$T/bin/strand" ] || ln -s "$strand_bin/strand" "$T/bin/strand"
       if [ ! -e "$T/bin/strand-ipam" ]; then
@@ -120,9 +136,10 @@ for c in "${names[@]}"; do
   esac
   case "$c" in
     strand) conf='{"cniVersion":"1.0.0","name":"bench","type":"strand","mtu":1500,"agentRequired":false,"logFile":"%T/strand.log","stateDir":"%T/state-strand","ipam":{"type":"strand-ipam","ranges":[[{"subnet":"10.100.0.0/16"}]],"dataDir":"%T/ipam-strand"}}' ;;
+    strand-agent) conf='{"cniVersion":"1.0.0","name":"bench","type":"strand","mtu":1500,"agentRequired":true,"agentSocket":"%T/agent.sock","logFile":"%T/strand.log","stateDir":"%T/state-strand-agent","ipam":{"type":"strand-ipam","ranges":[[{"subnet":"10.103.0.0/16"}]],"dataDir":"%T/ipam-strand-agent"}}' ;;
     strand-hostlocal) conf='{"cniVersion":"1.0.0","name":"bench","type":"strand","mtu":1500,"agentRequired":false,"logFile":"%T/strand.log","stateDir":"%T/state-strand-hostlocal","ipam":{"type":"host-local","ranges":[[{"subnet":"10.101.0.0/16"}]],"dataDir":"%T/ipam-strand-hostlocal"}}' ;;
     ptp) conf='{"cniVersion":"1.0.0","name":"bench","type":"ptp","ipMasq":false,"mtu":1500,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.102.0.0/16"}]],"routes":[{"dst":"0.0.0.0/0"}],"dataDir":"%T/ipam-ptp"}}' ;;
-    *) die "unknown config '$c' (strand, strand-hostlocal, ptp)" ;;
+    *) die "unknown config '$c' (strand, strand-agent, strand-hostlocal, ptp)" ;;
   esac
   echo "${conf//%T/$T}" | jq . >"$T/conf/$c.json"
 done

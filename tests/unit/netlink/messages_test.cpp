@@ -120,6 +120,32 @@ TEST(NetlinkBuildLinkChange, CarriesOnlyTheRequestedChanges) {
   EXPECT_EQ(none.ifi_change, 0u);
 }
 
+TEST(NetlinkBuildLinkChange, CarriesTheGroup) {
+  Message m = build_link_change(LinkChange{.index = 7, .up = false, .group = 0x53540001});
+  auto ifi = family_header<ifinfomsg>(m);
+  EXPECT_EQ(ifi.ifi_change, static_cast<unsigned>(IFF_UP));
+  ASSERT_EQ(m.size(), NLMSG_HDRLEN + sizeof(ifinfomsg) + 8);
+  const auto* rta = reinterpret_cast<const rtattr*>(m.data() + NLMSG_HDRLEN + sizeof(ifinfomsg));
+  EXPECT_EQ(rta->rta_type, IFLA_GROUP);
+  EXPECT_EQ(rta->rta_len, 8);
+  uint32_t group = 0;
+  std::memcpy(&group, reinterpret_cast<const std::byte*>(rta) + 4, 4);
+  EXPECT_EQ(group, 0x53540001u);
+}
+
+TEST(NetlinkBuildLinkDelGroup, HasNoIndexAndOnlyTheGroup) {
+  Message m = build_link_del_group(42);
+  EXPECT_EQ(header(m).nlmsg_type, RTM_DELLINK);
+  EXPECT_EQ(header(m).nlmsg_flags, NLM_F_REQUEST);
+  EXPECT_EQ(family_header<ifinfomsg>(m).ifi_index, 0);
+  ASSERT_EQ(m.size(), NLMSG_HDRLEN + sizeof(ifinfomsg) + 8);
+  const auto* rta = reinterpret_cast<const rtattr*>(m.data() + NLMSG_HDRLEN + sizeof(ifinfomsg));
+  EXPECT_EQ(rta->rta_type, IFLA_GROUP);
+  uint32_t group = 0;
+  std::memcpy(&group, reinterpret_cast<const std::byte*>(rta) + 4, 4);
+  EXPECT_EQ(group, 42u);
+}
+
 TEST(NetlinkBuildDumps, UseStrictFilterHeaders) {
   Message link = build_link_dump();
   EXPECT_EQ(header(link).nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
