@@ -18,6 +18,8 @@ name=${name:0:32}
 # The agents' /v1/policies (issue 5's sources) decides the label check. Until the
 # agent serves it, the check reports "not checked"; set 1 once it has landed.
 REQUIRE_POLICY_API=${REQUIRE_POLICY_API:-0}
+# Likewise for the agent's HTTP API (flows, drops through strandctl).
+REQUIRE_HTTP_API=${REQUIRE_HTTP_API:-0}
 bash "$src/hack/ensure-bpffs.sh"
 
 case "$scenario" in
@@ -157,6 +159,18 @@ elif [ "$REQUIRE_POLICY_API" = 1 ]; then
   check "agent serves /v1/policies" false
 else
   echo "NOT CHECKED: the label change seen by the agent (its /v1/policies does not answer in this build)"
+fi
+
+# flows and drops through strandctl, against the agent of the pod's node.
+if nsenter --net="/run/netns/${name}_node1" curl -sf --max-time 2 http://127.0.0.1:9464/healthz >/dev/null 2>&1; then
+  "$lab" flows --name "$name" --pod x/a -o json > "$work/flows.json"
+  check "flows --pod x/a: x/a's TCP flows to port 80 are listed" \
+    test "$(jq '[.items[] | select(.namespace=="x" and .pod=="a" and .dstPort==80 and .protocol=="TCP")] | length > 0' "$work/flows.json")" = true
+  check "drops exits 0 for every node" "$lab" drops --name "$name" -o json
+elif [ "$REQUIRE_HTTP_API" = 1 ]; then
+  check "agent serves HTTP" false
+else
+  echo "NOT CHECKED: flows and drops (the agent serves no HTTP API in this build)"
 fi
 
 check "delete pod y/c" "$lab" delete --name "$name" pod y/c
