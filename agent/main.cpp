@@ -1,6 +1,7 @@
 // strand-agent: wiring only. Load the datapath (maps pinned per node), bring
 // every ready endpoint back to attached, then serve the CNI on the socket.
 // --cleanup: detach and unpin everything of the node and exit.
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <csignal>
@@ -11,14 +12,20 @@
 #include <atomic>
 #include <memory>
 #include <span>
+#include <optional>
 
 #include "agent/bpffs.h"
 #include "agent/config.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
+#include "agent/datapath/xdp.h"
 #include "agent/endpoints.h"
 #include "agent/reaper.h"
 #include "agent/model/model.h"
+#include "agent/model/policies_json.h"
+#include "agent/flows/collector.h"
+#include "agent/http/server.h"
+#include "agent/repair_counts.h"
 #include "agent/server.h"
 #include "agent/sources/localdir.h"
 #include "common/log.h"
@@ -42,6 +49,10 @@ int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list ap) {
 int cleanup(const strand::agent::Config& c) {
   using namespace strand::agent;
   int rc = 0;
+  if (auto r = detach_uplink_xdp(c.link_pin_dir()); !r) {
+    strand::log::error("uplink XDP link not removed", {{"error", r.error().message()}});
+    rc = 1;
+  }
   if (auto st = detach_all_pinned(c.link_pin_dir()); !st) {
     strand::log::error("links not removed", {{"error", st.error().message()}});
     rc = 1;
@@ -64,6 +75,54 @@ int cleanup(const strand::agent::Config& c) {
   (void)remove_dir(c.bpffs + "/strand");  // only when no other node's pins are left
   strand::log::info("cleanup done", {{"pins", c.pin_root()}, {"rc", std::to_string(rc)}});
   return rc;
+}
+
+// The flow collector over the loaded datapath's maps, and the HTTP API over it.
+struct Observability {
+  std::unique_ptr<strand::agent::flows::Collector> collector;
+  std::unique_ptr<strand::agent::http::HttpServer> http;
+};
+Observability start_observability(const strand::agent::Config& c, const strand::agent::Datapath& dp,
+                                  strand::agent::Endpoints& eps, const strand::agent::RepairCounts& repairs,
+                                  std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready) {
+  using namespace strand::agent;
+  Observability o;
+  flows::CollectorMaps maps{dp.ct_fd(), dp.ep_stats_fd(), dp.events_fd(), {}, dp.tc_config()};
+  for (const char* m : {STRAND_MAP_CT, STRAND_MAP_ENDPOINTS, STRAND_MAP_EP_STATS, STRAND_MAP_IPCACHE,
+                        STRAND_MAP_POLICY, STRAND_MAP_EV_LIMIT}) {
+    maps.counted.emplace_back(m, dp.map_fd(m));
+  }
+  auto col = flows::Collector::create(std::move(maps));
+  if (!col) {
+    strand::log::error("flow collector not started", {{"error", col.error().message()}});
+    return o;
+  }
+  o.collector = std::move(*col);
+  o.collector->start();
+  if (c.http.empty()) return o;
+  http::Sources src;
+  src.collector = o.collector.get();
+  src.endpoints = [&eps] { return eps.snapshot(); };
+  src.entry = [fd = dp.endpoints_fd()](int ifindex) -> std::optional<strand_endpoint> {
+    __u32 key = static_cast<__u32>(ifindex);
+    strand_endpoint ep{};
+    if (bpf_map_lookup_elem(fd, &key, &ep) != 0) return std::nullopt;
+    return ep;
+  };
+  src.policies = std::move(policies);
+  src.repairs = &repairs;
+  src.ready = [&socket_ready] {
+    const bool sock = socket_ready.load();
+    return nlohmann::json{{"ready", sock},
+                          {"checks", {{"datapath", "ok"}, {"socket", sock ? "ok" : "not served"}, {"sources", "ok"}}}};
+  };
+  auto srv = http::HttpServer::start(c.http, std::move(src));
+  if (!srv) {
+    strand::log::error("http not started", {{"error", srv.error().message()}});
+  } else {
+    o.http = std::move(*srv);
+  }
+  return o;
 }
 
 }  // namespace
@@ -92,6 +151,23 @@ int main(int argc, char** argv) {
                           : cfg->attach_mode == "tcx" ? AttachMode::kTcx
                                                       : detect_attach_mode();
   strand::log::info("attach mode", {{"mode", attach_mode_name(mode)}, {"links", cfg->link_pin_dir()}});
+  std::optional<UplinkXdp> uplink;  // pinned link: stays attached when the agent exits
+  if (!cfg->uplink.empty()) {
+    auto x = UplinkXdp::attach(cfg->uplink, cfg->map_pin_dir(), cfg->link_pin_dir());
+    if (!x) {
+      strand::log::error("uplink XDP not attached", {{"uplink", cfg->uplink}, {"error", x.error().message()}});
+      return 1;
+    }
+    strand::log::info("uplink XDP attached",
+                      {{"uplink", cfg->uplink}, {"mode", xdp_mode_name(x->mode())}, {"link", xdp_link_action_name(x->action())},
+                       {"link_id", std::to_string(x->link_id())}, {"prog_id", std::to_string(x->prog_id())}});
+    uplink.emplace(std::move(*x));
+  } else if (auto r = detach_uplink_xdp(cfg->link_pin_dir()); !r) {
+    strand::log::error("uplink XDP link not removed", {{"error", r.error().message()}});
+    return 1;
+  } else if (*r) {
+    strand::log::info("uplink XDP detached", {{"reason", "no-uplink-configured"}});
+  }
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
   endpoints.restore();
@@ -123,6 +199,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  RepairCounts repairs;  // the netlink watcher's counts, shown by /metrics
+  std::atomic<bool> socket_ready{false};
+  auto obs = start_observability(*cfg, *dp, endpoints, repairs,
+                                 [&model] { return strand::model::policies_json(model); }, socket_ready);
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -132,8 +212,11 @@ int main(int argc, char** argv) {
     strand::log::error("socket not bound", {{"error", server.error().message()}});
     return 1;
   }
+  socket_ready.store(true);
   strand::log::info("agent ready", {{"node", cfg->node}, {"socket", cfg->socket}});
   auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop);
+  if (obs.http) obs.http->stop();
+  if (obs.collector) obs.collector->stop();
   if (!st) {
     strand::log::error("server failed", {{"error", st.error().message()}});
     return 1;

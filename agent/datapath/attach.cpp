@@ -198,7 +198,10 @@ Result<int> Attacher::prune(const std::set<std::string>& keep) {
   int n = 0;
   for (const auto& name : *names) {
     const auto us = name.rfind('_');
-    if (us != std::string::npos && keep.contains(name.substr(0, us))) continue;
+    if (us == std::string::npos) continue;
+    const std::string hook = name.substr(us + 1);
+    if (hook != "ingress" && hook != "egress") continue;  // not a pod link (uplink_xdp)
+    if (keep.contains(name.substr(0, us))) continue;
     if (auto st = detach_pinned(link_dir_ + "/" + name); !st) return std::unexpected(st.error());
     ++n;
   }

@@ -16,10 +16,14 @@ namespace strand::agent {
 
 void SkeletonDeleter::operator()(strand_tc* s) const noexcept { strand_tc__destroy(s); }
 
-Result<Datapath> Datapath::load(const std::string& map_pin_dir) {
+Result<Datapath> Datapath::load(const std::string& map_pin_dir, const TcSettings& settings) {
   if (auto st = make_dirs(map_pin_dir); !st) return std::unexpected(st.error());
   TcSkeleton skel(strand_tc__open());
   if (!skel) return fail_errno("strand_tc__open");
+  auto& cfg = skel->rodata->strand_cfg;
+  if (settings.events) cfg.events = *settings.events;
+  if (settings.ev_rate) cfg.ev_rate = *settings.ev_rate;
+  if (settings.ev_burst) cfg.ev_burst = *settings.ev_burst;
 
   int reused = 0;
   bpf_map* map = nullptr;
@@ -42,5 +46,15 @@ Result<Datapath> Datapath::load(const std::string& map_pin_dir) {
 int Datapath::from_pod_fd() const { return bpf_program__fd(skel_->progs.from_pod); }
 int Datapath::to_pod_fd() const { return bpf_program__fd(skel_->progs.to_pod); }
 int Datapath::endpoints_fd() const { return bpf_map__fd(skel_->maps.endpoints); }
+int Datapath::ct_fd() const { return bpf_map__fd(skel_->maps.ct); }
+int Datapath::ep_stats_fd() const { return bpf_map__fd(skel_->maps.ep_stats); }
+int Datapath::events_fd() const { return bpf_map__fd(skel_->maps.events); }
+
+int Datapath::map_fd(std::string_view name) const {
+  const bpf_map* m = bpf_object__find_map_by_name(skel_->obj, std::string(name).c_str());
+  return m ? bpf_map__fd(m) : -1;
+}
+
+strand_tc_config Datapath::tc_config() const { return skel_->rodata->strand_cfg; }
 
 }  // namespace strand::agent
