@@ -15,11 +15,11 @@ src=${STRAND_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 lab="$bin/strand-lab"
 name="e2e-$scenario-$$"
 name=${name:0:32}
-# The agents' /v1/policies (issue 5's sources) decides the label check. Until the
-# agent serves it, the check reports "not checked"; set 1 once it has landed.
-REQUIRE_POLICY_API=${REQUIRE_POLICY_API:-0}
+# The agents' /v1/policies decides the label check: required by default; with
+# REQUIRE_POLICY_API=0 an agent without it is reported "not checked" instead.
+REQUIRE_POLICY_API=${REQUIRE_POLICY_API:-1}
 # Likewise for the agent's HTTP API (flows, drops through strandctl).
-REQUIRE_HTTP_API=${REQUIRE_HTTP_API:-0}
+REQUIRE_HTTP_API=${REQUIRE_HTTP_API:-1}
 bash "$src/hack/ensure-bpffs.sh"
 
 case "$scenario" in
