@@ -1,71 +1,106 @@
 #!/usr/bin/env bash
-# make demo. Until strand-lab lands: the plugin's two-pod ADD / ping / DEL round
-# trip on a "node" made of a network namespace, invoked as a runtime invokes it.
-# Cleans up on exit or interrupt; touches nothing outside its own namespaces.
+# make demo: strand on a local cluster of network namespaces (strand-lab).
+# Two nodes with real agents and datapath, two namespaces of labelled pods on
+# both nodes, the TCP matrix, a NetworkPolicy, traffic, flows and drops, then
+# down. Cleans up on exit or interrupt; touches nothing outside its namespaces.
 set -euo pipefail
 build_dir=$(cd "${1:-build}" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
 bin="$build_dir/bin"
-[ "$(id -u)" -eq 0 ] || { echo "demo: needs root (network namespaces)" >&2; exit 1; }
+lab="$bin/strand-lab"
+name=demo
+examples="$src/lab/examples/demo"
+[ "$(id -u)" -eq 0 ] || { echo "demo: needs root (network namespaces, bpffs)" >&2; exit 1; }
+bash "$src/hack/ensure-bpffs.sh"
 
-p="stdemo$$"
-node="${p}n"
 work=$(mktemp -d /tmp/strand-demo-XXXXXX)
 cleanup() {
-  for ns in "$node" "${p}a" "${p}b"; do ip netns del "$ns" 2>/dev/null || true; done
+  local rc=$?
+  trap - EXIT INT TERM
+  "$lab" down --name "$name" >/dev/null 2>&1 || true
   rm -rf "$work"
+  exit "$rc"
 }
-trap cleanup EXIT INT TERM
-# leftovers of an interrupted earlier demo
-for ns in $(ip netns list | awk '{print $1}' | grep '^stdemo' || true); do ip netns del "$ns" || true; done
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-ip netns add "$node"
-ip netns add "${p}a"
-ip netns add "${p}b"
-
-cat > "$work/conf.json" <<JSON
-{"cniVersion":"1.1.0","name":"demo","type":"strand","mtu":1500,"agentRequired":false,
- "agentSocket":"$work/agent.sock","stateDir":"$work/state","logFile":"$work/strand.log",
- "ipam":{"type":"strand-ipam","dataDir":"$work/ipam",
-         "ranges":[[{"subnet":"10.88.0.0/24"}],[{"subnet":"fd88::/64"}]]}}
-JSON
-
-cni() {  # cni COMMAND CONTAINER POD-NETNS
-  ip netns exec "$node" env CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="/run/netns/$3" CNI_IFNAME=eth0 \
-    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=demo;K8S_POD_NAME=$2" CNI_PATH="$bin:/usr/lib/cni" \
-    "$bin/strand" < "$work/conf.json"
+start=$(date +%s.%N)
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+agent_get() {  # agent_get NODE-INDEX PATH: the agent's HTTP API, from inside its node
+  nsenter --net="/run/netns/${name}_node$1" curl -sf --max-time 3 "http://127.0.0.1:9464$2"
 }
 
-echo "== strand CNI demo: node netns $node, pods ${p}a and ${p}b"
-for pod in a b; do
-  cni ADD "pod-$pod" "${p}$pod" > "$work/$pod.json"
-  ips=$(jq -r '[.ips[].address] | join(", ")' "$work/$pod.json")
-  host_if=$(jq -r '.interfaces[0].name' "$work/$pod.json")
-  printf 'ADD pod-%s: %s on host veth %s\n' "$pod" "$ips" "$host_if"
+step "strand-lab up: 2 nodes (network namespaces on one bridge), one strand-agent each"
+"$lab" up --name "$name" --nodes 2
+
+step "apply: namespaces shop and data, pods on both nodes (CNI ADD as kubelet does it)"
+"$lab" apply --name "$name" -f "$examples/01-pods.yaml"
+"$lab" get pods --name "$name"
+
+step "matrix, TCP 80: every pod to every pod, same node and across nodes"
+"$lab" matrix --name "$name" --port 80
+
+step "NetworkPolicy data/db-from-cart: only shop/cart may reach data/db, on TCP 80"
+cat "$examples/02-policy.yaml" | grep -v '^#'
+"$lab" apply --name "$name" -f "$examples/02-policy.yaml"
+# The agents read the manifests directory; wait until every one of them lists the policy.
+listed=0
+for node in 1 2; do
+  seen=""
+  if ! agent_get "$node" /healthz >/dev/null 2>&1; then
+    echo "node $node agent: no HTTP API in this agent build"
+    continue
+  fi
+  for _ in $(seq 1 50); do
+    if body=$(agent_get "$node" /v1/policies 2>/dev/null) &&
+       echo "$body" | jq -e '.items[] | select(.namespace=="data" and .name=="db-from-cart")' >/dev/null 2>&1; then
+      seen=yes; break
+    fi
+    sleep 0.1
+  done
+  if [ -n "$seen" ]; then
+    echo "node $node agent /v1/policies:"
+    echo "$body" | jq -c '.items[] | {namespace, name, enforced, selects: [.selects[] | "\(.namespace)/\(.pod)"]}'
+    listed=$((listed + 1))
+  else
+    echo "node $node agent: /v1/policies does not list the policy (this agent build has no policy API yet)"
+  fi
 done
-b4=$(jq -r '.ips[] | select(.address | contains(".")) | .address | split("/")[0]' "$work/b.json")
-b6=$(jq -r '.ips[] | select(.address | contains(":")) | .address | split("/")[0]' "$work/b.json")
-echo "-- inside pod-a:"
-ip netns exec "${p}a" ip -br addr show dev eth0
-ip netns exec "${p}a" ip route show
-ip netns exec "${p}a" ip neigh show
-echo "-- on the node:"
-ip netns exec "$node" ip route show | grep 10.88 || true
-ip netns exec "$node" ip neigh show | grep -E '10.88|fd88' || true
-echo "-- pod-a -> pod-b:"
-ip netns exec "${p}a" ping -c 3 -i 0.2 -W 2 "$b4" | tail -2
-ip netns exec "${p}a" ping -6 -c 3 -i 0.2 -W 2 "$b6" | tail -2
-for pod in a b; do
-  jq '. + {prevResult: input}' "$work/conf.json" "$work/$pod.json" > "$work/check-$pod.json"
-  ip netns exec "$node" env CNI_COMMAND=CHECK CNI_CONTAINERID="pod-$pod" CNI_NETNS="/run/netns/${p}$pod" CNI_IFNAME=eth0 \
-    CNI_PATH="$bin:/usr/lib/cni" "$bin/strand" < "$work/check-$pod.json"
-  echo "CHECK pod-$pod: ok"
-done
-for pod in a b; do
-  cni DEL "pod-$pod" "${p}$pod"
-  echo "DEL pod-$pod: ok"
-done
-left=$(ip netns exec "$node" ip -o link show | grep -vc ': lo:' || true)
-allocs=$(find "$work/ipam/demo" -maxdepth 1 -name '10.*' -o -maxdepth 1 -name 'fd88*' | wc -l)
-echo "after DEL: $left host links, $allocs allocations, $(ls "$work/state" | wc -l) endpoint records"
-[ "$left" -eq 0 ] && [ "$allocs" -eq 0 ]
-echo "== done. The multi-node demo (agents, datapath, policy, flows and drops) arrives with strand-lab."
+
+step "matrix, TCP 80, with the policy"
+"$lab" matrix --name "$name" --port 80 -o json > "$work/after.json"
+"$lab" matrix --name "$name" --port 80
+blocked=$(jq '[.reachable[][] | select(. == false)] | length' "$work/after.json")
+if [ "$blocked" -eq 0 ]; then
+  if [ "$listed" -eq 2 ]; then
+    echo "Nothing is blocked: the policy reached both agents (above), but NetworkPolicy enforcement in the"
+    echo "datapath is a later issue (5); until it lands the datapath forwards everything."
+  else
+    echo "Nothing is blocked: NetworkPolicy enforcement is a later issue (5), and this agent build does not"
+    echo "list policies yet ($listed of 2 agents did), so the demo cannot show the policy reaching them."
+  fi
+else
+  echo "$blocked cells blocked by the policy."
+fi
+
+step "traffic: TCP and UDP echoes, a ping across nodes"
+"$lab" probe --name "$name" --from shop/web --to data/cache --port 80
+"$lab" probe --name "$name" --from shop/cart --to data/db --port 80
+"$lab" probe --name "$name" --from shop/web --to data/db --port 53 --protocol UDP || true
+"$lab" probe --name "$name" --from shop/web --to data/db --port 80 || true
+cache_ip=$("$lab" get pods --name "$name" -o json | jq -r '.items[] | select(.name=="cache") | .ips[0]')
+"$lab" exec --name "$name" shop/web -- ping -c 3 -i 0.2 -q "$cache_ip" | tail -2
+
+step "flows of data/db (strandctl against node 1's agent)"
+"$lab" flows --name "$name" --pod data/db || echo "(no flow API in this agent build)"
+
+step "drops, every node, with their reasons"
+"$lab" drops --name "$name" || echo "(no drop API in this agent build)"
+
+step "strand-lab down"
+"$lab" down --name "$name"
+left_ns=$(ls /run/netns 2>/dev/null | grep -c "^${name}_" || true)
+left_pins=$(ls /sys/fs/bpf/strand 2>/dev/null | grep -c "^${name}-" || true)
+echo "left behind: $left_ns namespaces, $left_pins pin directories"
+[ "$left_ns" -eq 0 ] && [ "$left_pins" -eq 0 ]
+printf '\n== demo done in %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"

@@ -1,0 +1,49 @@
+#pragma once
+// strand-lab's subcommands (issue 4 is their contract). Each returns the
+// process exit code; messages go to stderr, results to stdout.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strand::lab {
+
+struct UpOptions {
+  std::string name = "strand";
+  int nodes = 2;
+  bool ipv6 = false;
+  std::string routing = "native";  // native | vxlan
+  std::string cni = "strand";      // strand | ptp (the pod-start benchmark's reference)
+};
+
+int cmd_up(const UpOptions& o);
+int cmd_down(const std::string& name);
+int cmd_apply(const std::string& name, const std::vector<std::string>& files);
+int cmd_delete(const std::string& name, const std::string& kind, const std::string& key);
+int cmd_get(const std::string& name, const std::string& what, bool json);
+int cmd_exec(const std::string& name, const std::string& pod, const std::vector<std::string>& argv);
+
+struct ProbeOptions {
+  std::string name = "strand";
+  std::string from, to, port, protocol = "TCP";
+  int timeout_ms = 1000;
+  bool json = false;
+};
+int cmd_probe(const ProbeOptions& o);
+
+struct MatrixOptions {
+  std::string name = "strand";
+  std::string port, protocol = "TCP";
+  std::string from;  // only this pod's row (empty: every pod)
+  int timeout_ms = 1000;
+  unsigned parallel = 64;
+  bool json = false;
+};
+int cmd_matrix(const MatrixOptions& o);
+
+// strandctl flows|drops against the agent of the pod's node (every node without a pod).
+int cmd_ctl(const std::string& name, const std::string& what, const std::string& pod, const std::vector<std::string>& extra);
+
+// Hidden: the echo servers of a pod, started by apply inside the pod's netns.
+int cmd_serve(const std::vector<std::string>& ports);
+
+}  // namespace strand::lab

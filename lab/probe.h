@@ -1,0 +1,28 @@
+#pragma once
+// Probes from inside a pod's netns: connect (TCP) or send (UDP), expect the
+// echo of a unique payload back within the timeout.
+#include <string>
+#include <vector>
+
+#include "common/ip.h"
+#include "common/netns.h"
+#include "lab/render.h"
+
+namespace strand::lab {
+
+struct ProbeTarget {
+  std::string from_ns_path;  // /run/netns/...
+  std::string from, to;      // labels for the result
+  IpAddr ip;
+  int port = 0;
+  std::string protocol = "TCP";
+};
+
+// One probe on the calling thread (enters and leaves the netns).
+[[nodiscard]] ProbeResult probe(const ProbeTarget& t, int timeout_ms);
+
+// All probes, `parallel` at a time, each on a worker thread entering the source
+// pod's netns (setns is per thread for network namespaces). Results in order.
+[[nodiscard]] std::vector<ProbeResult> probe_all(const std::vector<ProbeTarget>& targets, int timeout_ms, unsigned parallel);
+
+}  // namespace strand::lab

@@ -1,0 +1,51 @@
+#pragma once
+// What strand-lab prints: tables, the reachability grid and the JSON shapes of
+// the command line contract (issue 4). Pure.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lab/state.h"
+
+namespace strand::lab {
+
+// JSON keys in the order the contract writes them.
+// get pods -o json: {"items":[{"namespace","name","node","ips","labels"}]}
+[[nodiscard]] nlohmann::ordered_json pods_json(const LabState& s);
+// get nodes -o json: {"items":[{"name","ips","podCIDRs"}]}
+[[nodiscard]] nlohmann::ordered_json nodes_json(const LabState& s);
+[[nodiscard]] std::string pods_table(const LabState& s);
+[[nodiscard]] std::string nodes_table(const LabState& s);
+
+struct ProbeResult {
+  std::string from, to;   // "ns/pod", and "ns/pod" or the IP as given
+  int port = 0;
+  std::string protocol = "TCP";
+  bool reachable = false;
+  double ms = 0;          // time to connect and get the echo back (or to give up)
+  std::string detail;     // why it failed: "timeout", "connection refused", ...
+};
+// probe -o json: {"from","to","port","protocol","reachable","ms"}
+[[nodiscard]] nlohmann::ordered_json probe_json(const ProbeResult& r);
+[[nodiscard]] std::string probe_line(const ProbeResult& r);
+
+// Reachability, reachable[from][to], for `pods` in order (rows: `rows` when set).
+struct Matrix {
+  int port = 0;
+  std::string protocol = "TCP";
+  std::vector<std::string> pods;
+  std::vector<std::string> rows;  // the "from" pods when only some are probed; empty: all of `pods`
+  std::map<std::string, std::map<std::string, bool>> reachable;
+};
+// matrix -o json: {"port","protocol","pods":[...],"reachable":{"a":{"b":true}}}
+[[nodiscard]] nlohmann::ordered_json matrix_json(const Matrix& m);
+// Rows from, columns to; '.' reachable, 'X' blocked. Columns are numbered and
+// the numbers are listed with the row names so wide names stay readable.
+[[nodiscard]] std::string matrix_grid(const Matrix& m);
+
+// A table with columns padded to their widest cell (two spaces apart).
+[[nodiscard]] std::string table(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace strand::lab
