@@ -288,7 +288,14 @@ Status in_netns(const Netns& ns, const std::function<Status()>& f) {
 Status node_sysctls(const Netns& ns, bool ipv6) {
   return in_netns(ns, [&]() -> Status {
     if (auto st = sysctl_set("net.ipv4.ip_forward", "1"); !st) return st;
-    if (auto st = sysctl_set("net.ipv6.conf.all.accept_dad", "0"); !st) return st;
+    // No DAD on the node's links: a forwarded packet's neighbour solicitation
+    // needs the uplink's link-local, which DAD keeps tentative for 1-2 s after
+    // up (the first cross-node IPv6 connection then waited that long). "all"
+    // alone does not override an existing link's own setting.
+    for (const char* key : {"net.ipv6.conf.all.accept_dad", "net.ipv6.conf.default.accept_dad",
+                            "net.ipv6.conf.eth0.accept_dad"}) {
+      if (auto st = sysctl_set(key, "0"); !st) return st;
+    }
     if (ipv6) {
       if (auto st = sysctl_set("net.ipv6.conf.all.forwarding", "1"); !st) return st;
     }

@@ -116,9 +116,9 @@ check "probe -o json keys from,to,port,protocol,reachable,ms" \
        "$(jq -c '[.from,.to,.port,.protocol,.reachable]' "$work/probe-closed.json")" = '["x/a","x/b",9,"TCP",false]'
 if [[ "$scenario" == *ipv6 ]]; then
   v6=$(jq -r '.items[] | select(.namespace=="y" and .name=="b") | .ips[1]' "$work/pods.json")
-  # The first IPv6 TCP connection between two nodes takes 1-2 s here (SYN retransmits; see the report), hence 3 s.
-  check "probe to an IPv6 address across nodes ($v6)" "$lab" probe --name "$name" --from x/a --to "$v6" --port 80 --timeout-ms 3000
-  check "UDP to an IPv6 address across nodes" "$lab" probe --name "$name" --from x/c --to "$v6" --port 81 --protocol UDP --timeout-ms 3000
+  # 500 ms: a first cross-node connection that waits for DAD on the uplink (1-2 s) fails this.
+  check "probe to an IPv6 address across nodes ($v6)" "$lab" probe --name "$name" --from x/a --to "$v6" --port 80 --timeout-ms 500
+  check "UDP to an IPv6 address across nodes" "$lab" probe --name "$name" --from x/c --to "$v6" --port 81 --protocol UDP --timeout-ms 500
 fi
 check "exec runs in the pod's netns" \
   test "$("$lab" exec --name "$name" x/a -- cat /proc/net/dev | grep -c 'eth0:')" = 1
