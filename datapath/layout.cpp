@@ -54,7 +54,7 @@ static_assert(offsetof(strand_ct_entry, state) == 76);
 static_assert(offsetof(strand_ct_entry, tcp_flags) == 77);
 static_assert(offsetof(strand_ct_entry, flags) == 79);
 
-static_assert(kNoHoles<strand_ep_stats> && sizeof(strand_ep_stats) == 352);
+static_assert(kNoHoles<strand_ep_stats> && sizeof(strand_ep_stats) == 96 + 2 * 8 * STRAND_DROP_SLOTS);
 static_assert(offsetof(strand_ep_stats, non_ip) == 32);
 static_assert(offsetof(strand_ep_stats, fragments) == 48);
 static_assert(offsetof(strand_ep_stats, events_sent) == 64);

@@ -213,7 +213,9 @@ std::map<uint32_t, strand_ep_stats> Collector::ep_stats() const {
       sum.events_sent += s.events_sent;
       sum.events_limited += s.events_limited;
       sum.events_lost += s.events_lost;
-      for (int r = 0; r < STRAND_DROP_SLOTS; ++r) sum.drops[r] += s.drops[r];
+      for (int d = 0; d < 2; ++d) {
+        for (int r = 0; r < STRAND_DROP_SLOTS; ++r) sum.drops[d][r] += s.drops[d][r];
+      }
     }
     out[ep] = sum;
   }

@@ -50,7 +50,8 @@ nlohmann::json endpoint_json(const EndpointRecord& rec, const std::optional<stra
   if (stats) st = *stats;
   nlohmann::json drops = nlohmann::json::object();
   for (const auto& r : datapath::drop_reasons()) {
-    if (r.number != 0 && st.drops[r.number] != 0) drops[std::string(r.name)] = st.drops[r.number];
+    const uint64_t n = st.drops[STRAND_DIR_EGRESS][r.number] + st.drops[STRAND_DIR_INGRESS][r.number];
+    if (r.number != 0 && n != 0) drops[std::string(r.name)] = n;
   }
   j["stats"] = {{"egress", {{"packets", st.packets[STRAND_DIR_EGRESS]}, {"bytes", st.bytes[STRAND_DIR_EGRESS]}}},
                 {"ingress", {{"packets", st.packets[STRAND_DIR_INGRESS]}, {"bytes", st.bytes[STRAND_DIR_INGRESS]}}},
@@ -77,13 +78,14 @@ std::string render_metrics(const MetricsInput& in) {
     }
   }
   header(out, "strand_drops_total", "counter",
-         "Packets dropped at a pod's host veth, by reason (direction=\"any\": the datapath counts drops per endpoint, "
-         "not per direction).");
+         "Packets dropped at a pod's host veth, by direction (egress: leaving the pod) and reason.");
   for (const auto& e : in.endpoints) {
-    for (const auto& r : datapath::drop_reasons()) {
-      if (r.number == 0 || e.stats.drops[r.number] == 0) continue;
-      out += fmt::format("strand_drops_total{{{},direction=\"any\",reason=\"{}\"}} {}\n", pod_labels(e.pod), r.name,
-                         e.stats.drops[r.number]);
+    for (const auto& [dir, dir_name] : {std::pair{STRAND_DIR_EGRESS, "egress"}, std::pair{STRAND_DIR_INGRESS, "ingress"}}) {
+      for (const auto& r : datapath::drop_reasons()) {
+        if (r.number == 0 || e.stats.drops[dir][r.number] == 0) continue;
+        out += fmt::format("strand_drops_total{{{},direction=\"{}\",reason=\"{}\"}} {}\n", pod_labels(e.pod), dir_name,
+                           r.name, e.stats.drops[dir][r.number]);
+      }
     }
   }
   header(out, "strand_flows_active", "gauge", "Connections tracked in ct that have not ended.");

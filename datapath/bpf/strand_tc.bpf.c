@@ -110,7 +110,7 @@ pass:
 	strand_ep_count(nc.st, dir, skb->len);
 	return TC_ACT_OK;
 drop:
-	strand_ep_count_drop(nc.st, reason);
+	strand_ep_count_drop(nc.st, dir, reason);
 	strand_notify_drop(skb, &nc, &strand_cfg, reason);
 	return TC_ACT_SHOT;
 }

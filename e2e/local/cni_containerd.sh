@@ -153,14 +153,14 @@ scenario() {
   hv=$(host_ifname "$res_a")
   [ -n "$hv" ] || fail "$s: the result names no host interface: $res_a"
   ip link show dev "$hv" >/dev/null 2>&1 || fail "$s: host interface $hv of the result does not exist"
-  ip route get "$ip_a" | grep -q "dev $hv" || fail "$s: the node does not route $ip_a via $hv: $(ip route get "$ip_a")"
+  grep -q "dev $hv" <<<"$(ip route get "$ip_a")" || fail "$s: the node does not route $ip_a via $hv: $(ip route get "$ip_a")"
   [ "$(ip_files "$s" | wc -l)" -ge 1 ] || fail "$s: IPAM dataDir $T/ipam-$s records no allocation"
   log "$s: $a has $ip_a (host side $hv)"
 
   if [ "$s" = chained ]; then
-    tc qdisc show dev "$hv" | grep -q tbf || fail "$s: bandwidth put no tbf on $hv: $(tc qdisc show dev "$hv")"
+    grep -q tbf <<<"$(tc qdisc show dev "$hv")" || fail "$s: bandwidth put no tbf on $hv: $(tc qdisc show dev "$hv")"
     [ -n "$(ip -o link show type ifb)" ] || fail "$s: bandwidth made no ifb for egress shaping"
-    iptables-save -t nat | grep -q -- '--dport 8080' || fail "$s: portmap installed no DNAT for 8080"
+    grep -q -- '--dport 8080' <<<"$(iptables-save -t nat)" || fail "$s: portmap installed no DNAT for 8080"
   fi
   # httpd may need a moment after the task starts.
   for _ in $(seq 1 20); do
@@ -215,7 +215,7 @@ scenario() {
   left=$(node_veths)
   [ -z "$left" ] || fail "$s: veths left on the node: $left"
   [ -z "$(ip -o link show type ifb)" ] || fail "$s: ifb left: $(ip -o link show type ifb)"
-  ! ip route show | grep -q '10\.99\.0\.' || fail "$s: routes left: $(ip route show | grep '10\.99\.0\.')"
+  ! grep -q '10\.99\.0\.' <<<"$(ip route show)" || fail "$s: routes left: $(ip route show | grep '10\.99\.0\.')"
   left=$(ip_files "$s")
   [ -z "$left" ] || fail "$s: IPAM dataDir still holds: $left"
   left=$(find /var/lib/cni -type f)
@@ -228,7 +228,7 @@ scenario() {
     left=$(find "$T/state-$s" -type f -name '*.json')
     [ -z "$left" ] || fail "$s: endpoint records left: $left"
   fi
-  if iptables-save -t nat | grep -q -e 'CNI-DN-' -e "$ip_a"; then
+  if grep -q -e 'CNI-DN-' -e "$ip_a" <<<"$(iptables-save -t nat)"; then
     fail "$s: portmap rules left: $(iptables-save -t nat | grep -e 'CNI-DN-' -e "$ip_a")"
   fi
 }

@@ -45,11 +45,11 @@ static __always_inline void strand_ep_count(struct strand_ep_stats *st,
 }
 
 static __always_inline void strand_ep_count_drop(struct strand_ep_stats *st,
-						 __u32 reason)
+						 __u8 dir, __u32 reason)
 {
-	if (!st || reason >= STRAND_DROP_SLOTS)
+	if (!st || dir > STRAND_DIR_INGRESS || reason >= STRAND_DROP_SLOTS)
 		return;
-	st->drops[reason]++;
+	st->drops[dir][reason]++;
 }
 
 #endif /* STRAND_STATS_H */

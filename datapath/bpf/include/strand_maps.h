@@ -170,7 +170,7 @@ struct strand_ep_stats {
 	__u64 events_limited; /* suppressed by the per-endpoint rate limit */
 	__u64 events_lost;    /* ringbuf full */
 	__u64 pad;
-	__u64 drops[STRAND_DROP_SLOTS]; /* [enum strand_drop_reason] */
+	__u64 drops[2][STRAND_DROP_SLOTS]; /* [STRAND_DIR_*][enum strand_drop_reason] */
 };
 
 /* ev_limit: endpoint id (__u32) -> token bucket for events. Every elapsed

@@ -65,8 +65,10 @@ inline void expect_stats_eq(const strand_ep_stats& got, const strand_ep_stats& w
   EXPECT_EQ(got.events_limited, want.events_limited) << "events_limited";
   EXPECT_EQ(got.events_lost, want.events_lost) << "events_lost";
   EXPECT_EQ(got.pad, 0u);
-  for (std::uint32_t r = 0; r < STRAND_DROP_SLOTS; ++r) {
-    EXPECT_EQ(got.drops[r], want.drops[r]) << "drops[" << r << "]";
+  for (int d = 0; d < 2; ++d) {
+    for (std::uint32_t r = 0; r < STRAND_DROP_SLOTS; ++r) {
+      EXPECT_EQ(got.drops[d][r], want.drops[d][r]) << "drops[" << d << "][" << r << "]";
+    }
   }
 }
 

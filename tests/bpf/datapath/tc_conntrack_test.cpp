@@ -351,7 +351,7 @@ TEST_F(TcConntrack, DropEventsStopAtTheBurstWithoutRefill) {
   }
   EXPECT_EQ(dp.drain_events().drops.size(), 2u);
   strand_ep_stats want{};
-  want.drops[STRAND_DROP_MALFORMED_L3] = 5;
+  want.drops[STRAND_DIR_EGRESS][STRAND_DROP_MALFORMED_L3] = 5;
   want.events_sent = 2;
   want.events_limited = 3;
   const auto st = dp.ep_stats(kEpId);
@@ -375,7 +375,7 @@ TEST_F(TcConntrack, DropEventsRefillAtTheRate) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->events_sent, 2u);
   EXPECT_EQ(st->events_limited, 1u);
-  EXPECT_EQ(st->drops[STRAND_DROP_MALFORMED_L3], 3u);
+  EXPECT_EQ(st->drops[STRAND_DIR_EGRESS][STRAND_DROP_MALFORMED_L3], 3u);
 }
 
 TEST_F(TcConntrack, EventKindsCanBeDisabled) {
@@ -394,7 +394,7 @@ TEST_F(TcConntrack, EventKindsCanBeDisabled) {
   EXPECT_EQ(quiet.run(kOut, bad_ihl()).retval, static_cast<std::uint32_t>(TC_ACT_SHOT));
   EXPECT_TRUE(quiet.drain_events().drops.empty());
   strand_ep_stats want{};
-  want.drops[STRAND_DROP_MALFORMED_L3] = 1;
+  want.drops[STRAND_DIR_EGRESS][STRAND_DROP_MALFORMED_L3] = 1;
   expect_stats_eq(*quiet.ep_stats(kEpId), want);
 }
 
@@ -415,7 +415,7 @@ TEST_F(TcConntrack, InterfaceWithoutEndpointCountsUnderZero) {
   strand_ep_stats want{};
   want.packets[STRAND_DIR_EGRESS] = 1;
   want.bytes[STRAND_DIR_EGRESS] = q.size();
-  want.drops[STRAND_DROP_MALFORMED_L3] = 1;
+  want.drops[STRAND_DIR_EGRESS][STRAND_DROP_MALFORMED_L3] = 1;
   want.events_sent = 1;
   const auto st = dp.ep_stats(0);
   ASSERT_TRUE(st);

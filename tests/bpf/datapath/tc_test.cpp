@@ -449,7 +449,7 @@ strand_ep_stats expected_stats(const TcCase& c) {
   strand_ep_stats s{};
   const std::uint8_t d = dir_of(c.hook);
   if (c.outcome == Outcome::kDropped) {
-    s.drops[c.reason] = 1;
+    s.drops[d][c.reason] = 1;
     s.events_sent = 1;
     return s;
   }

@@ -133,7 +133,8 @@ TEST_F(FlowCollectorTest, SumsPerCpuStats) {
   for (int i = 0; i < ncpu; ++i) {
     v[i].packets[STRAND_DIR_EGRESS] = 1;
     v[i].bytes[STRAND_DIR_INGRESS] = 100;
-    v[i].drops[STRAND_DROP_CT_INVALID] = 2;
+    v[i].drops[STRAND_DIR_EGRESS][STRAND_DROP_CT_INVALID] = 2;
+    v[i].drops[STRAND_DIR_INGRESS][STRAND_DROP_CT_INVALID] = 5;
     v[i].events_lost = 1;
     v[i].events_limited = 3;
   }
@@ -145,7 +146,8 @@ TEST_F(FlowCollectorTest, SumsPerCpuStats) {
   const uint64_t n = static_cast<uint64_t>(ncpu);
   EXPECT_EQ(s.packets[STRAND_DIR_EGRESS], n);
   EXPECT_EQ(s.bytes[STRAND_DIR_INGRESS], 100 * n);
-  EXPECT_EQ(s.drops[STRAND_DROP_CT_INVALID], 2 * n);
+  EXPECT_EQ(s.drops[STRAND_DIR_EGRESS][STRAND_DROP_CT_INVALID], 2 * n);
+  EXPECT_EQ(s.drops[STRAND_DIR_INGRESS][STRAND_DROP_CT_INVALID], 5 * n);
   EXPECT_EQ(col_->stats().events_lost, 4 * n);
 }
 

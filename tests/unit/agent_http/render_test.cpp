@@ -15,8 +15,9 @@ TEST(RenderMetrics, EveryFamilyExactly) {
   a.stats.bytes[STRAND_DIR_EGRESS] = 900;
   a.stats.packets[STRAND_DIR_INGRESS] = 8;
   a.stats.bytes[STRAND_DIR_INGRESS] = 700;
-  a.stats.drops[STRAND_DROP_CT_INVALID] = 2;
-  a.stats.drops[STRAND_DROP_TRUNCATED_L3] = 1;
+  a.stats.drops[STRAND_DIR_EGRESS][STRAND_DROP_CT_INVALID] = 2;
+  a.stats.drops[STRAND_DIR_INGRESS][STRAND_DROP_CT_INVALID] = 4;
+  a.stats.drops[STRAND_DIR_EGRESS][STRAND_DROP_TRUNCATED_L3] = 1;
   in.endpoints.push_back(a);
   in.endpoints.push_back({{"kube\"x", "db"}, {}});
   in.collector.flows_active = 3;
@@ -42,11 +43,12 @@ TEST(RenderMetrics, EveryFamilyExactly) {
       "strand_endpoint_bytes_total{namespace=\"default\",pod=\"web-1\",direction=\"ingress\"} 700\n"
       "strand_endpoint_bytes_total{namespace=\"kube\\\"x\",pod=\"db\",direction=\"egress\"} 0\n"
       "strand_endpoint_bytes_total{namespace=\"kube\\\"x\",pod=\"db\",direction=\"ingress\"} 0\n"
-      "# HELP strand_drops_total Packets dropped at a pod's host veth, by reason (direction=\"any\": the datapath "
-      "counts drops per endpoint, not per direction).\n"
+      "# HELP strand_drops_total Packets dropped at a pod's host veth, by direction (egress: leaving the pod) and "
+      "reason.\n"
       "# TYPE strand_drops_total counter\n"
-      "strand_drops_total{namespace=\"default\",pod=\"web-1\",direction=\"any\",reason=\"truncated-l3\"} 1\n"
-      "strand_drops_total{namespace=\"default\",pod=\"web-1\",direction=\"any\",reason=\"ct-invalid\"} 2\n"
+      "strand_drops_total{namespace=\"default\",pod=\"web-1\",direction=\"egress\",reason=\"truncated-l3\"} 1\n"
+      "strand_drops_total{namespace=\"default\",pod=\"web-1\",direction=\"egress\",reason=\"ct-invalid\"} 2\n"
+      "strand_drops_total{namespace=\"default\",pod=\"web-1\",direction=\"ingress\",reason=\"ct-invalid\"} 4\n"
       "# HELP strand_flows_active Connections tracked in ct that have not ended.\n"
       "# TYPE strand_flows_active gauge\n"
       "strand_flows_active 3\n"
@@ -97,7 +99,7 @@ TEST(EndpointJson, AttachedWithStats) {
   st.bytes[0] = 900;
   st.packets[1] = 9;
   st.bytes[1] = 800;
-  st.drops[STRAND_DROP_CT_INVALID] = 1;
+  st.drops[STRAND_DIR_INGRESS][STRAND_DROP_CT_INVALID] = 1;
   auto want = nlohmann::json::parse(R"({
     "namespace": "default", "pod": "web-1", "containerId": "c1", "ifname": "eth0",
     "hostIfname": "st1a2b3c4d5e6f", "ifindex": 12, "epId": 12, "identity": 0,
