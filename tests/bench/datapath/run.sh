@@ -79,16 +79,23 @@ if [ -n "$inner" ]; then
   prog_ids=
   agent_args=(--node "$node" --bpffs /sys/fs/bpf --state-dir "$T/state" --socket "$T/agent.sock"
               --log-file "$T/agent.log" --http "")
-  attach() {
-    : >"$T/agent.log"
-    "$bin/strand-agent" "${agent_args[@]}" &
-    agent_pid=$!
-    local i
+  # start_agent LOG ARGS...: strand-agent in the background, waited for until it
+  # logs "agent ready" (at most 10 s); its pid in started_pid.
+  start_agent() {
+    local log=$1 i
+    shift
+    : >"$log"
+    "$bin/strand-agent" "$@" &
+    started_pid=$!
     for ((i = 0; i < 100; i++)); do
-      grep -q 'agent ready' "$T/agent.log" 2>/dev/null && break
-      kill -0 "$agent_pid" 2>/dev/null || die "agent exited: $(tail -n 5 "$T/agent.log")"
+      grep -q 'agent ready' "$log" 2>/dev/null && break
+      kill -0 "$started_pid" 2>/dev/null || die "agent exited: $(tail -n 5 "$log")"
       sleep 0.1
     done
+  }
+  attach() {
+    start_agent "$T/agent.log" "${agent_args[@]}"
+    agent_pid=$started_pid
     grep -q 'attached=2 ' "$T/agent.log" || die "agent did not attach both endpoints: $(tail -n 5 "$T/agent.log")"
     local h
     for h in $host_ifs; do
@@ -141,15 +148,8 @@ if [ -n "$inner" ]; then
              --log-file "$T/idle.log" --http "")
   idle_start() {
     mkdir -p "$T/state-idle"
-    : >"$T/idle.log"
-    "$bin/strand-agent" "${idle_args[@]}" &
-    idle_pid=$!
-    local i
-    for ((i = 0; i < 100; i++)); do
-      grep -q 'agent ready' "$T/idle.log" 2>/dev/null && break
-      kill -0 "$idle_pid" 2>/dev/null || die "idle agent exited: $(tail -n 5 "$T/idle.log")"
-      sleep 0.1
-    done
+    start_agent "$T/idle.log" "${idle_args[@]}"
+    idle_pid=$started_pid
     grep -q 'attached=0 ' "$T/idle.log" || die "idle agent attached something: $(tail -n 5 "$T/idle.log")"
   }
   idle_stop() {
