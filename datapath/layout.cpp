@@ -23,14 +23,20 @@ static_assert(kNoHoles<strand_lpm_key> && sizeof(strand_lpm_key) == 24);
 static_assert(offsetof(strand_lpm_key, family) == 4);
 static_assert(offsetof(strand_lpm_key, addr) == 8);
 
-static_assert(kNoHoles<strand_ipcache_value> && sizeof(strand_ipcache_value) == 28);
-static_assert(offsetof(strand_ipcache_value, tunnel_family) == 8);
-static_assert(offsetof(strand_ipcache_value, tunnel_ip) == 12);
+static_assert(kNoHoles<strand_ipcache_value> && sizeof(strand_ipcache_value) == 32);
+static_assert(offsetof(strand_ipcache_value, cidr_identity) == 4);
+static_assert(offsetof(strand_ipcache_value, node_id) == 8);
+static_assert(offsetof(strand_ipcache_value, tunnel_family) == 12);
+static_assert(offsetof(strand_ipcache_value, tunnel_ip) == 16);
 
-static_assert(kNoHoles<strand_policy_key> && sizeof(strand_policy_key) == 12);
-static_assert(offsetof(strand_policy_key, dport) == 8);
-static_assert(offsetof(strand_policy_key, proto) == 10);
-static_assert(offsetof(strand_policy_key, dir) == 11);
+// The LPM data after prefixlen is 96 bits: ep_id, remote_identity, dir, proto, dport.
+static_assert(kNoHoles<strand_policy_key> && sizeof(strand_policy_key) == 16);
+static_assert(offsetof(strand_policy_key, ep_id) == 4);
+static_assert(offsetof(strand_policy_key, remote_identity) == 8);
+static_assert(offsetof(strand_policy_key, dir) == 12);
+static_assert(offsetof(strand_policy_key, proto) == 13);
+static_assert(offsetof(strand_policy_key, dport) == 14);
+static_assert(STRAND_POLICY_PREFIX_FULL == 8 * (sizeof(strand_policy_key) - 4));
 static_assert(kNoHoles<strand_policy_value> && sizeof(strand_policy_value) == 8);
 static_assert(offsetof(strand_policy_value, rule_id) == 4);
 
@@ -74,8 +80,10 @@ static_assert(kNoHoles<strand_event_hdr> && sizeof(strand_event_hdr) == 16);
 static_assert(offsetof(strand_event_hdr, reason) == 2);
 static_assert(offsetof(strand_event_hdr, ep_id) == 4);
 static_assert(offsetof(strand_event_hdr, ts_ns) == 8);
-static_assert(kNoHoles<strand_drop_event> && sizeof(strand_drop_event) == 96);
-static_assert(offsetof(strand_drop_event, pkt) == 32);
+static_assert(kNoHoles<strand_drop_event> && sizeof(strand_drop_event) == 112);
+static_assert(offsetof(strand_drop_event, remote_identity) == 32);
+static_assert(offsetof(strand_drop_event, rule_id) == 40);
+static_assert(offsetof(strand_drop_event, pkt) == 48);
 static_assert(kNoHoles<strand_flow_event> && sizeof(strand_flow_event) == 136);
 static_assert(offsetof(strand_flow_event, ct) == 56);
 

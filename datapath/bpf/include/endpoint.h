@@ -29,12 +29,19 @@ struct {
 } ipcache SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, STRAND_POLICY_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct strand_policy_key);
 	__type(value, struct strand_policy_value);
 } policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STRAND_RULES_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} policy_hits SEC(".maps");
 
 static __always_inline struct strand_endpoint *
 strand_endpoint_lookup(__u32 ifindex)

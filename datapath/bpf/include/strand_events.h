@@ -28,6 +28,12 @@ struct strand_drop_event {
 	__u32 identity; /* of the endpoint */
 	__u32 pkt_len;  /* skb->len */
 	__u32 cap_len;  /* valid bytes in pkt[] */
+	/* Policy drops (and audit events): the peer's ipcache identity and
+	 * cidr_identity, and the rule id (STRAND_RULE_ISOLATED). 0 otherwise. */
+	__u32 remote_identity;
+	__u32 cidr_identity;
+	__u32 rule_id;
+	__u32 pad;
 	__u8 pkt[STRAND_DROP_CAPTURE];
 };
 

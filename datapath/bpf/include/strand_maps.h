@@ -23,11 +23,13 @@
 #define STRAND_MAP_EVENTS "events"
 #define STRAND_MAP_PREFILTER "prefilter"
 #define STRAND_MAP_NODE_STATS "node_stats"
+#define STRAND_MAP_POLICY_HITS "policy_hits"
 
 /* Default capacities; the agent may resize between open and load. */
 #define STRAND_ENDPOINTS_MAX 4096
 #define STRAND_IPCACHE_MAX 65536
-#define STRAND_POLICY_MAX 65536
+#define STRAND_POLICY_MAX 262144
+#define STRAND_RULES_MAX 65536
 #define STRAND_CT_MAX 65536
 #define STRAND_EP_STATS_MAX 4096
 #define STRAND_EVENTS_BYTES (256 * 1024)
@@ -72,34 +74,80 @@ struct strand_lpm_key {
 	__u8 addr[16]; /* IPv4 in addr[0..3], network order */
 };
 
-/* ipcache: strand_lpm_key -> where an address lives and who it is. */
+/* ipcache: strand_lpm_key -> where an address lives and who it is.
+ *
+ * Two identities per address, so the policy lookup needs a fixed number of
+ * probes however policies mix selectors and ipBlocks:
+ *  - identity: who the address is. A pod IP (/32, /128) carries its pod's
+ *    label identity; the node's own addresses carry HOST; everything else
+ *    carries WORLD (the agent installs 0.0.0.0/0 and ::/0 -> WORLD, so a miss
+ *    means the agent has not synced yet: UNKNOWN).
+ *  - cidr_identity: which region of the ipBlock prefix set the address lies
+ *    in (the agent allocates one identity per distinct set of ipBlocks
+ *    -- cidr minus except -- that contain the region). Pod IPs carry the
+ *    cidr_identity of the region they fall in too: ipBlock peers match pod
+ *    IPs. 0 when no ipBlock of any policy contains the address. */
 struct strand_ipcache_value {
 	__u32 identity;
+	__u32 cidr_identity;
 	__u32 node_id;       /* 0: not a pod IP / this node */
 	__u8 tunnel_family;  /* 0 when there is no tunnel endpoint */
 	__u8 pad[3];
 	__be32 tunnel_ip[4]; /* node IP to reach it through (overlay) */
 };
 
-/* policy: laid out for NetworkPolicy, not consulted yet. Lookups probe a
- * fixed list of wildcards (remote_identity 0 = any, proto 0 = any,
- * dport 0 = any), so the cost per packet does not depend on rule count. */
-#define STRAND_VERDICT_ALLOW 1
-#define STRAND_VERDICT_DENY 2
+/* policy: LPM trie, (endpoint, remote identity, direction, protocol, port)
+ * -> allow + rule id. There are only allow entries (NetworkPolicy v1 has no
+ * deny rules): an endpoint enforcing a direction (STRAND_EP_F_ENFORCE_*)
+ * lets a new connection through when one of three probes matches, else it
+ * is denied by isolation (STRAND_RULE_ISOLATED):
+ *   1. remote_identity = the peer's ipcache identity
+ *   2. remote_identity = the peer's ipcache cidr_identity (when != 0)
+ *   3. remote_identity = STRAND_POLICY_ANY_IDENTITY (rules with no peers)
+ * Every probe uses the full key (prefixlen STRAND_POLICY_PREFIX_FULL); the
+ * entries' prefix lengths make the wildcards:
+ *   STRAND_POLICY_PREFIX_ANY_PROTO  every protocol and port (rule without ports)
+ *   STRAND_POLICY_PREFIX_ANY_PORT   every port of one protocol
+ *   STRAND_POLICY_PREFIX_ANY_PORT + n  ports sharing the top n bits of dport
+ *                                   (endPort ranges split into such blocks)
+ * The key is compared bytewise from ep_id on, so multi-byte fields are in
+ * network byte order: __be32 ep_id and remote_identity, __be16 dport. The
+ * per-packet cost is three trie lookups whatever the number of rules. */
+#define STRAND_POLICY_ANY_IDENTITY 0
+
+#define STRAND_POLICY_PREFIX_ANY_PROTO 72 /* ep_id, remote_identity, dir */
+#define STRAND_POLICY_PREFIX_ANY_PORT 80  /* + proto */
+#define STRAND_POLICY_PREFIX_FULL 96      /* + dport */
 
 struct strand_policy_key {
-	__u32 ep_id;
-	__u32 remote_identity;
+	__u32 prefixlen;        /* bits of what follows that must match */
+	__be32 ep_id;
+	__be32 remote_identity; /* STRAND_POLICY_ANY_IDENTITY: any peer */
+	__u8 dir;               /* STRAND_DIR_* */
+	__u8 proto;             /* IPPROTO_*; ICMP probes use dport 0 */
 	__be16 dport;
-	__u8 proto;
-	__u8 dir; /* STRAND_DIR_* */
 };
 
+#define STRAND_VERDICT_ALLOW 1
+
+/* Rule ids: in policy values, ct entries, drop events and policy_hits.
+ * The agent allocates ids >= STRAND_RULE_FIRST for (policy, direction, rule
+ * index) and maps them back; the reserved ones say why no rule was needed. */
+#define STRAND_RULE_NONE 0     /* direction not enforced for the endpoint */
+#define STRAND_RULE_HOST 1     /* peer is the node itself: always allowed */
+#define STRAND_RULE_ISOLATED 2 /* enforced and no rule allows: denied (audit: passed) */
+#define STRAND_RULE_RELATED 3  /* ICMP error of a tracked connection */
+#define STRAND_RULE_FIRST 16
+
 struct strand_policy_value {
-	__u8 verdict; /* STRAND_VERDICT_* */
+	__u8 verdict; /* STRAND_VERDICT_ALLOW */
 	__u8 pad[3];
 	__u32 rule_id;
 };
+
+/* policy_hits: per-CPU array indexed by rule id (< STRAND_RULES_MAX): new
+ * connections a rule let through; [STRAND_RULE_ISOLATED] counts the ones
+ * isolation denied (or would have, in audit mode). */
 
 /* ct: connection tracking, LRU. An entry is keyed by the tuple of the
  * packet that opened the connection plus the side it came from (dir), so
@@ -150,7 +198,7 @@ struct strand_ct_entry {
 	__u64 bytes[2];
 	__u64 syn_ns; /* last SYN from the opening side */
 	__u64 rtt_ns; /* SYN-ACK time - SYN time, at the pod's host veth */
-	__u32 rule_id; /* policy rule that allowed it (0 until policy) */
+	__u32 rule_id; /* STRAND_RULE_* or the agent's id of the allowing rule */
 	__u32 ep_id;
 	__u32 remote_identity; /* ipcache identity of the peer, 0 unknown */
 	__u8 state;            /* enum strand_ct_state */

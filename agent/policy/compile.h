@@ -1,0 +1,171 @@
+#pragma once
+// The policy compiler: from the cluster (namespaces, pods of every node,
+// NetworkPolicies) and this node's endpoints to what the datapath maps must
+// hold: identities, ipcache, per-endpoint flags and policy entries, and the
+// rule ids the agent maps drops and flows back to. Pure (no kernel, no I/O)
+// and incremental: update() takes the whole input each time, diffs it against
+// the previous one and recomputes only what the difference touches, so an
+// update is cheap at 1000 pods and 1000 policies (~10,000 rules).
+//
+// Semantics are those of agent/policy/evaluate.h (the reference): for every
+// pair of endpoints and every port/protocol, emulating the BPF lookup over
+// state() (see datapath/bpf/include/strand_maps.h, "policy") gives the same
+// verdict as evaluate().
+//
+// Identities (node-local numbers, never sent on the wire):
+//  - a pod IP gets the label identity of its pod: one number per distinct
+//    (namespace name, namespace labels, pod labels, named container ports);
+//    pods of one Deployment share it. Named ports are part of it so an
+//    egress rule naming a port resolves exactly per destination.
+//  - the ipBlock prefixes of all policies (cidr and except) cut the address
+//    space into regions; every distinct set of ipBlocks containing a region
+//    gets a cidr identity. ipcache entries carry both identities (pod IPs:
+//    label + the cidr identity of the region they lie in; other prefixes:
+//    WORLD + their region's cidr identity), so selectors and ipBlocks both
+//    match pod IPs.
+//  - host_ips (this node's addresses, pod gateways) are HOST: always allowed.
+//  - 0.0.0.0/0 and ::/0 are always present (WORLD).
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/policy/types.h"
+#include "common/ip.h"
+#include "datapath/bpf/include/strand_maps.h"
+
+namespace strand::policy {
+
+enum class Direction : uint8_t { kEgress = STRAND_DIR_EGRESS, kIngress = STRAND_DIR_INGRESS };
+
+// One endpoint of this node (from the CNI endpoint records).
+struct LocalEndpoint {
+  uint32_t ep_id = 0;
+  std::string ns;            // pod namespace
+  std::string name;          // pod name
+  std::vector<IpAddr> ips;   // the CNI's addresses: authoritative over Pod.ips
+  bool audit = false;        // audit mode: would-be drops pass (STRAND_EP_F_AUDIT)
+
+  bool operator==(const LocalEndpoint&) const = default;
+};
+
+struct CompileInput {
+  const Cluster* cluster = nullptr;    // pods of every node; node_ips unused here
+  std::vector<LocalEndpoint> endpoints;
+  std::vector<IpAddr> host_ips;        // identity HOST
+};
+
+// A policy map entry in readable form; to_bpf() gives the LPM key.
+struct PolicyKey {
+  uint32_t ep_id = 0;
+  uint32_t remote_identity = 0;  // STRAND_POLICY_ANY_IDENTITY: any peer
+  Direction dir = Direction::kIngress;
+  uint8_t proto = 0;     // 0: every protocol (port fields ignored)
+  uint16_t port = 0;     // first port of the block
+  uint8_t port_bits = 0; // leading bits of port that must match: 0 (any port) .. 16 (exactly port)
+
+  auto operator<=>(const PolicyKey&) const = default;
+  [[nodiscard]] strand_policy_key to_bpf() const;
+};
+
+struct IpcacheValue {
+  uint32_t identity = 0;
+  uint32_t cidr_identity = 0;
+
+  auto operator<=>(const IpcacheValue&) const = default;
+};
+
+struct EndpointState {
+  uint32_t identity = 0;  // label identity of the pod (0 while the pod is unknown)
+  uint32_t flags = 0;     // STRAND_EP_F_*
+
+  auto operator<=>(const EndpointState&) const = default;
+};
+
+// What a rule id stands for.
+struct RuleInfo {
+  std::string policy;  // "ns/name"
+  Direction dir = Direction::kIngress;
+  size_t index = 0;    // into spec.ingress or spec.egress
+
+  bool operator==(const RuleInfo&) const = default;
+};
+
+// Who an identity is, for flows, drops and "why".
+struct IdentityInfo {
+  enum class Kind { kReserved, kPod, kCidr } kind = Kind::kReserved;
+  std::string ns;                 // kPod
+  Labels labels;                  // kPod
+  std::vector<std::string> blocks; // kCidr: "ns/policy dir[i].peer[j]" of the ipBlocks containing the region
+
+  bool operator==(const IdentityInfo&) const = default;
+};
+
+// Whether a policy is fully enforced; when not, the pods it selects fail
+// closed in its directions (its rules contribute nothing) and the reason
+// says which field could not be enforced.
+struct PolicyStatus {
+  bool enforced = true;
+  std::string reason;  // empty when enforced
+
+  bool operator==(const PolicyStatus&) const = default;
+};
+
+struct DatapathState {
+  std::map<IpPrefix, IpcacheValue> ipcache;
+  std::map<uint32_t, EndpointState> endpoints;  // by ep_id
+  std::map<PolicyKey, uint32_t> policy;         // -> rule id
+
+  bool operator==(const DatapathState&) const = default;
+};
+
+// What changed in the last update, in the order the agent must write it so
+// that traffic both the old and the new state allow never drops:
+//   1. policy_upserts, 2. ipcache_upserts, 3. endpoint_upserts,
+//   4. policy_deletes, 5. ipcache_deletes, 6. endpoint_deletes.
+// new_rules: rule ids allocated by this update (their hit counters must be
+// zeroed before the policy entries naming them are written).
+struct Delta {
+  std::vector<std::pair<PolicyKey, uint32_t>> policy_upserts;
+  std::vector<std::pair<IpPrefix, IpcacheValue>> ipcache_upserts;
+  std::vector<std::pair<uint32_t, EndpointState>> endpoint_upserts;
+  std::vector<PolicyKey> policy_deletes;
+  std::vector<IpPrefix> ipcache_deletes;
+  std::vector<uint32_t> endpoint_deletes;
+  std::vector<uint32_t> new_rules;
+
+  [[nodiscard]] bool empty() const;
+};
+
+struct CompilerLimits {
+  size_t max_policy_entries = STRAND_POLICY_MAX;
+  size_t max_ipcache_entries = STRAND_IPCACHE_MAX;
+  uint32_t max_rules = STRAND_RULES_MAX;
+};
+
+class Compiler {
+ public:
+  explicit Compiler(CompilerLimits limits = {});
+
+  // Brings state() to what `in` requires and returns the difference from the
+  // previous state(). The first call returns the whole state as upserts.
+  [[nodiscard]] Delta update(const CompileInput& in);
+
+  [[nodiscard]] const DatapathState& state() const;
+  [[nodiscard]] std::optional<RuleInfo> rule(uint32_t rule_id) const;
+  // The rule ids of a policy ("ns/name"), in spec order per direction.
+  [[nodiscard]] std::vector<uint32_t> rules_of(const std::string& policy) const;
+  [[nodiscard]] std::optional<IdentityInfo> identity(uint32_t id) const;
+  [[nodiscard]] PolicyStatus policy_status(const std::string& policy) const;
+  // The policies ("ns/name") isolating endpoint ep_id in dir, sorted: who to
+  // blame for a STRAND_RULE_ISOLATED drop.
+  [[nodiscard]] std::vector<std::string> isolated_by(uint32_t ep_id, Direction dir) const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace strand::policy
