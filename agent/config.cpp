@@ -34,6 +34,7 @@ Status apply_file(const std::string& path, Config& c) {
       else if (key == "uplink") c.uplink = v.as<std::string>();
       else if (key == "source-dir") c.source_dir = v.as<std::string>();
       else if (key == "reconcile-seconds") c.reconcile_seconds = v.as<int>();
+      else if (key == "policy-audit") c.policy_audit = v.as<bool>();
       else return fail("read config", EINVAL, path + ": unknown key '" + key + "'");
     }
   } catch (const YAML::Exception& e) {
@@ -83,6 +84,8 @@ Result<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--source-dir", c.source_dir, "directory of manifests (Pods, Namespaces, NetworkPolicies, Nodes)");
   app.add_option("--reconcile-seconds", c.reconcile_seconds, "period of the full netlink reconcile")
       ->check(CLI::Range(1, 3600));
+  app.add_flag("--policy-audit", c.policy_audit,
+               "NetworkPolicy audit mode for every pod: would-be drops are reported (policy-audit) and forwarded");
   app.add_flag("--cleanup", c.cleanup, "detach and unpin everything of this node, then exit");
   try {
     app.parse(argc, argv);

@@ -25,6 +25,8 @@
 #include "agent/repair_counts.h"
 #include "agent/reaper.h"
 #include "agent/model/model.h"
+#include "agent/enforce/enforcer.h"
+#include "agent/enforce/view.h"
 #include "agent/model/policies_json.h"
 #include "agent/flows/collector.h"
 #include "agent/http/server.h"
@@ -87,7 +89,8 @@ struct Observability {
 };
 Observability start_observability(const strand::agent::Config& c, const strand::agent::Datapath& dp,
                                   strand::agent::Endpoints& eps, const strand::agent::RepairCounts& repairs,
-                                  std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready) {
+                                  std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready,
+                                  const strand::model::Model& model, const strand::enforce::Enforcer* enforcer) {
   using namespace strand::agent;
   Observability o;
   flows::CollectorMaps maps{dp.ct_fd(), dp.ep_stats_fd(), dp.events_fd(), {}, dp.tc_config()};
@@ -113,6 +116,17 @@ Observability start_observability(const strand::agent::Config& c, const strand::
     return ep;
   };
   src.policies = std::move(policies);
+  if (enforcer != nullptr) {
+    src.rule = [enforcer](uint32_t rule, uint32_t ep, uint8_t dir) {
+      return strand::enforce::rule_json(*enforcer, rule, ep, dir);
+    };
+    src.why = [&model, enforcer](const std::string& from, const std::string& to,
+                                 const std::string& port) -> strand::Result<nlohmann::json> {
+      auto pp = strand::enforce::parse_port_proto(port);
+      if (!pp) return std::unexpected(pp.error());
+      return strand::enforce::why_json(model, enforcer, {from, to, pp->first, pp->second});
+    };
+  }
   src.repairs = &repairs;
   src.ready = [&socket_ready] {
     const bool sock = socket_ready.load();
@@ -173,17 +187,12 @@ int main(int argc, char** argv) {
   }
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
-  endpoints.restore();
-  RepairCounts repairs;  // the netlink watcher's counts, shown by /metrics
-  endpoints.set_repair_counts(&repairs);
-  repair::Watcher watcher(endpoints, repairs, std::chrono::seconds(std::max(1, cfg->reconcile_seconds)));
-  Reaper reaper;
-  endpoints.set_reap([&reaper] { reaper.kick(); });
 
-  // The cluster model, from --source-dir: /v1/policies reads it; changes are
-  // logged (NetworkPolicy enforcement is not built yet).
+  // The cluster model, from --source-dir. It is complete (the source's first
+  // scan is synchronous) before any endpoint is restored, so restored pods
+  // are judged by their policies, not as unknown.
   strand::model::Model model;
-  auto policies_logged = model.subscribe([&model](uint64_t version, std::span<const strand::model::Change> changes) {
+  auto model_logged = model.subscribe([&model](uint64_t version, std::span<const strand::model::Change> changes) {
     bool policies = std::ranges::any_of(
         changes, [](const auto& c) { return c.key.kind == strand::model::Kind::kNetworkPolicy; });
     auto n = model.counts();
@@ -192,22 +201,48 @@ int main(int argc, char** argv) {
                        {"policies", std::to_string(n.policies)}, {"pods", std::to_string(n.pods)},
                        {"namespaces", std::to_string(n.namespaces)}, {"nodes", std::to_string(n.nodes)}});
   });
+  // NetworkPolicy enforcement needs a source of policies; without one the
+  // agent enforces nothing (plain CNI use).
+  std::unique_ptr<strand::enforce::Enforcer> enforcer;
   std::unique_ptr<strand::sources::LocalDirSource> source;
   if (!cfg->source_dir.empty()) {
+    strand::enforce::MapFds fds{dp->map_fd(STRAND_MAP_POLICY), dp->map_fd(STRAND_MAP_IPCACHE), dp->endpoints_fd(),
+                                dp->map_fd(STRAND_MAP_POLICY_HITS)};
+    strand::enforce::EnforcerOptions eo;
+    eo.audit = cfg->policy_audit;
+    enforcer = std::make_unique<strand::enforce::Enforcer>(model, fds, eo);
     auto src = strand::sources::LocalDirSource::open(cfg->source_dir, model);
     if (!src) {
       strand::log::error("source dir not watched", {{"error", src.error().message()}});
       return 1;
     }
     source = std::move(*src);
+    source->on_generation([e = enforcer.get()](uint64_t gen, uint64_t version) { e->note_generation(gen, version); });
     if (auto st = source->start(); !st) {
       strand::log::error("source not started", {{"error", st.error().message()}});
       return 1;
     }
+    endpoints.set_policy(enforcer.get());
   }
+  endpoints.restore();
+  if (enforcer) {
+    if (auto st = enforcer->start(); !st) {
+      strand::log::error("policy enforcement not started", {{"error", st.error().message()}});
+      return 1;
+    }
+    strand::log::info("policy enforcement started", {{"audit", cfg->policy_audit ? "all" : "by namespace"}});
+  }
+  RepairCounts repairs;  // the netlink watcher's counts, shown by /metrics
+  endpoints.set_repair_counts(&repairs);
+  repair::Watcher watcher(endpoints, repairs, std::chrono::seconds(std::max(1, cfg->reconcile_seconds)));
+  Reaper reaper;
+  endpoints.set_reap([&reaper] { reaper.kick(); });
+
   std::atomic<bool> socket_ready{false};
-  auto obs = start_observability(*cfg, *dp, endpoints, repairs,
-                                 [&model] { return strand::model::policies_json(model); }, socket_ready);
+  std::function<nlohmann::json()> policies = [&model] { return strand::model::policies_json(model); };
+  if (enforcer) policies = [&model, e = enforcer.get()] { return strand::enforce::policies_json(model, *e); };
+  auto obs = start_observability(*cfg, *dp, endpoints, repairs, std::move(policies), socket_ready, model,
+                                 enforcer.get());
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -228,6 +263,8 @@ int main(int argc, char** argv) {
   watcher.join();
   if (obs.http) obs.http->stop();
   if (obs.collector) obs.collector->stop();
+  if (source) source->stop();
+  if (enforcer) enforcer->stop();
   if (!st) {
     strand::log::error("server failed", {{"error", st.error().message()}});
     return 1;
