@@ -1,0 +1,319 @@
+// NetworkPolicy end to end on one node: the real agent with --source-dir,
+// pods ADDed through the real plugin (namespace "default", pod name = the
+// container id), TCP connections between them. Every step waits for the
+// agent to report the manifests' generation, never for a fixed time.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "common/fs.h"
+#include "tests/netns/agent/agent_fixture.h"
+
+namespace strand::test {
+namespace {
+
+constexpr int kHttpPort = 9464;
+constexpr uint16_t kPort = 8080;
+
+template <typename F>
+auto in_netns(const std::string& path, F fn) {
+  using R = decltype(fn());
+  std::packaged_task<R()> task([&] {
+    auto ns = Netns::open(path);
+    if (!ns) throw std::runtime_error(ns.error().message());
+    auto g = ns->enter();
+    if (!g) throw std::runtime_error(g.error().message());
+    return fn();
+  });
+  auto fut = task.get_future();
+  std::thread t(std::move(task));
+  t.join();
+  return fut.get();
+}
+
+std::string pod_manifest(const std::string& name, const std::string& app) {
+  return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + ", namespace: default, labels: {app: " + app +
+         "}}\nspec: {nodeName: n, containers: [{name: c, ports: [{name: web, containerPort: 8080}]}]}\n";
+}
+
+const char* kAllowClient = R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-client, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: client}}}]
+    ports: [{port: web}]
+)";
+
+class PolicyTest : public AgentFixture {
+ protected:
+  void SetUp() override {
+    AgentFixture::SetUp();
+    if (IsSkipped()) return;
+    std::filesystem::create_directories(dir());
+  }
+  void TearDown() override {
+    servers_.clear();
+    AgentFixture::TearDown();
+  }
+
+  std::string dir() const { return tmp_.path() + "/manifests"; }
+  std::string pod_path(int i) const { return "/run/netns/" + prefix() + "p" + std::to_string(i); }
+
+  void start(std::vector<std::string> extra = {}) {
+    extra.insert(extra.end(), {"--http", "127.0.0.1:" + std::to_string(kHttpPort), "--source-dir", dir()});
+    ASSERT_NO_FATAL_FAILURE(start_agent(extra));
+  }
+
+  void write(const std::string& file, const std::string& text) {
+    ASSERT_TRUE(write_file_atomic(dir() + "/" + file, text).has_value());
+  }
+  void remove(const std::string& file) { std::filesystem::remove(dir() + "/" + file); }
+
+  std::pair<int, std::string> get(const std::string& path) {
+    return in_netns(node_->path(), [&] {
+      httplib::Client c("127.0.0.1", kHttpPort);
+      c.set_read_timeout(5, 0);
+      auto r = c.Get(path.c_str());
+      return r ? std::pair<int, std::string>{r->status, r->body} : std::pair<int, std::string>{-1, ""};
+    });
+  }
+  nlohmann::json get_json(const std::string& path) {
+    auto [status, body] = get(path);
+    EXPECT_EQ(status, 200) << path << ": " << body;
+    return status == 200 ? nlohmann::json::parse(body) : nlohmann::json::object();
+  }
+
+  // Bumps .generation and waits until the agent has it in the datapath.
+  void sync() {
+    ++gen_;
+    write(".generation", std::to_string(gen_));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    uint64_t seen = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto [status, body] = get("/v1/policies");
+      if (status == 200) {
+        seen = nlohmann::json::parse(body).value("generation", uint64_t{0});
+        if (seen >= gen_) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    FAIL() << "generation " << gen_ << " not applied in 10 s (agent has " << seen << "): " << agent_log();
+  }
+
+  // A pod with its manifest written first, as kubelet's API server would have it.
+  std::string add_pod(const std::string& id, int index, const std::string& app) {
+    write("pod-" + id + ".yaml", pod_manifest(id, app));
+    auto r = add(id, index);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return ip_of(r);
+  }
+
+  // A TCP server accepting (and closing) connections in pod `index`.
+  void serve(int index) {
+    auto srv = std::make_unique<Server>();
+    srv->fd = in_netns(pod_path(index), [] { return UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
+    ASSERT_TRUE(srv->fd);
+    int one = 1;
+    ::setsockopt(srv->fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(kPort);
+    ASSERT_EQ(::bind(srv->fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)), 0) << std::strerror(errno);
+    ASSERT_EQ(::listen(srv->fd.get(), 64), 0);
+    Server* s = srv.get();
+    srv->thread = std::jthread([s](std::stop_token st) {
+      while (!st.stop_requested()) {
+        pollfd p{s->fd.get(), POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        UniqueFd c(::accept4(s->fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (c) ++s->accepted;
+      }
+    });
+    servers_.push_back(std::move(srv));
+  }
+
+  // Whether a TCP connection from pod `from` to ip:kPort completes within 1 s.
+  bool connects(int from, const std::string& ip) {
+    return in_netns(pod_path(from), [&] {
+      UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(kPort);
+      ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+      if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0) return true;
+      if (errno != EINPROGRESS) return false;
+      pollfd p{fd.get(), POLLOUT, 0};
+      if (::poll(&p, 1, 1000) != 1) return false;
+      int err = 0;
+      socklen_t len = sizeof(err);
+      ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+      return err == 0;
+    });
+  }
+
+  nlohmann::json policy_drops(const std::string& pod) {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& d : get_json("/v1/drops?pod=default/" + pod)["items"]) {
+      if (d["reason"] == "policy-denied" || d["reason"] == "policy-audit") out.push_back(d);
+    }
+    return out;
+  }
+
+  struct Server {
+    UniqueFd fd;
+    std::atomic<int> accepted{0};
+    std::jthread thread;
+  };
+  std::vector<std::unique_ptr<Server>> servers_;
+  uint64_t gen_ = 0;
+};
+
+TEST_F(PolicyTest, IngressRuleAllowsItsPeerAndIsolationDeniesTheRestWithThePolicyNamed) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string ip_b = add_pod("b", 2, "server");
+  add_pod("a", 1, "client");
+  add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b));
+  EXPECT_TRUE(connects(3, ip_b)) << "no policy yet: unrestricted";
+
+  write("allow-client.yaml", kAllowClient);
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b)) << "a is a client: allowed by the named port rule";
+  EXPECT_FALSE(connects(3, ip_b)) << "c is not a client: isolation denies";
+  EXPECT_TRUE(connects(1, ip_b));
+
+  // The drop names the policy that isolates b.
+  auto drops = policy_drops("b");
+  ASSERT_FALSE(drops.empty()) << get("/v1/drops").second;
+  EXPECT_EQ(drops[0]["reason"], "policy-denied");
+  EXPECT_EQ(drops[0]["direction"], "ingress");
+  EXPECT_EQ(drops[0]["policy"]["verdict"], "isolated");
+  EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+
+  // Two connections from a after the policy: two hits of its only rule.
+  auto pols = get_json("/v1/policies");
+  ASSERT_EQ(pols["items"].size(), 1u) << pols.dump();
+  const auto& p = pols["items"][0];
+  EXPECT_EQ(p["enforced"], true) << p.dump();
+  ASSERT_EQ(p["rules"].size(), 1u);
+  EXPECT_EQ(p["rules"][0]["hits"], 2) << p.dump();
+  EXPECT_EQ(p["endpoints"], nlohmann::json::parse(R"([{"namespace":"default","pod":"b","directions":["ingress"]}])"));
+
+  // The flow a -> b names the rule that allowed it.
+  bool named = false;
+  for (auto& f : get_json("/v1/flows?pod=default/b")["items"]) {
+    if (f["dstPort"] == kPort && f["policy"].is_object() && f["policy"]["verdict"] == "allowed") {
+      EXPECT_EQ(f["policy"]["policy"], "default/allow-client");
+      EXPECT_EQ(f["policy"]["direction"], "ingress");
+      EXPECT_EQ(f["policy"]["index"], 0);
+      named = true;
+    }
+  }
+  EXPECT_TRUE(named) << get("/v1/flows").second;
+
+  // why agrees with the datapath.
+  auto why = get_json("/v1/why?from=default/c&to=default/b&port=8080");
+  EXPECT_EQ(why["allowed"], false) << why.dump();
+  EXPECT_EQ(why["ingress"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+  why = get_json("/v1/why?from=default/a&to=default/b&port=8080/TCP");
+  EXPECT_EQ(why["allowed"], true) << why.dump();
+  EXPECT_EQ(why["ingress"]["allowedBy"]["policy"], "default/allow-client");
+  EXPECT_EQ(why["ingress"]["allowedBy"]["ruleId"], p["rules"][0]["ruleId"]);
+  EXPECT_EQ(get("/v1/why?from=default/c&to=default/b&port=http").first, 400);
+  EXPECT_EQ(get("/v1/why?from=default/zz&to=default/b&port=80").first, 404);
+
+  // Labels change: c becomes a client, then the policy goes.
+  write("pod-c.yaml", pod_manifest("c", "client"));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(3, ip_b));
+  write("pod-c.yaml", pod_manifest("c", "other"));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_FALSE(connects(3, ip_b));
+  remove("allow-client.yaml");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(3, ip_b));
+  auto e = endpoint_entry(record("b").host_ifindex);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->flags, 0u);
+}
+
+TEST_F(PolicyTest, NewPodIsUnderItsPolicyWhenAddReturnsAndTheNodeStillReachesIt) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  write("deny.yaml", R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: default}
+spec: {podSelector: {matchLabels: {app: server}}}
+)");
+  add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  // No sync between the ADD and the first connection.
+  const std::string ip_b = add_pod("b", 2, "server");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  auto e = endpoint_entry(record("b").host_ifindex);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->flags, static_cast<uint32_t>(STRAND_EP_F_ENFORCE_INGRESS));
+  EXPECT_NE(e->identity, 0u);
+  EXPECT_FALSE(connects(3, ip_b));
+  // The node is always allowed (kubelet probes).
+  std::string out;
+  EXPECT_EQ(ns_exec(node_->name(), "ping -c 1 -W 2 " + ip_b, &out), 0) << out;
+}
+
+TEST_F(PolicyTest, AuditNamespaceForwardsAndReportsWouldBeDrops) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  write("ns.yaml", R"(apiVersion: v1
+kind: Namespace
+metadata: {name: default, annotations: {strand.io/policy-audit: "true"}}
+)");
+  write("allow-client.yaml", kAllowClient);
+  const std::string ip_b = add_pod("b", 2, "server");
+  add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  auto e = endpoint_entry(record("b").host_ifindex);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->flags, static_cast<uint32_t>(STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_AUDIT));
+  EXPECT_TRUE(connects(3, ip_b)) << "audit mode forwards";
+  auto drops = policy_drops("b");
+  ASSERT_EQ(drops.size(), 1u) << get("/v1/drops").second;
+  EXPECT_EQ(drops[0]["reason"], "policy-audit");
+  EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+}
+
+TEST_F(PolicyTest, AgentRestartKeepsEnforcingWithoutAGap) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  write("allow-client.yaml", kAllowClient);
+  const std::string ip_b = add_pod("b", 2, "server");
+  add_pod("a", 1, "client");
+  add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b));
+  EXPECT_FALSE(connects(3, ip_b));
+
+  stop_agent(SIGKILL);
+  EXPECT_TRUE(connects(1, ip_b)) << "pinned policy while the agent is down";
+  EXPECT_FALSE(connects(3, ip_b));
+
+  ASSERT_NO_FATAL_FAILURE(start());
+  gen_ = 0;  // a new agent reports from 0 again
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b));
+  EXPECT_FALSE(connects(3, ip_b));
+}
+
+}  // namespace
+}  // namespace strand::test
