@@ -164,7 +164,8 @@ class PolicyTest : public AgentFixture {
 
   nlohmann::json policy_drops(const std::string& pod) {
     nlohmann::json out = nlohmann::json::array();
-    for (auto& d : get_json("/v1/drops?pod=default/" + pod)["items"]) {
+    const nlohmann::json body = get_json("/v1/drops?pod=default/" + pod);  // outlives the loop (g++ 12)
+    for (const auto& d : body["items"]) {
       if (d["reason"] == "policy-denied" || d["reason"] == "policy-audit") out.push_back(d);
     }
     return out;
@@ -214,7 +215,8 @@ TEST_F(PolicyTest, IngressRuleAllowsItsPeerAndIsolationDeniesTheRestWithThePolic
 
   // The flow a -> b names the rule that allowed it.
   bool named = false;
-  for (auto& f : get_json("/v1/flows?pod=default/b")["items"]) {
+  const nlohmann::json flows = get_json("/v1/flows?pod=default/b");
+  for (const auto& f : flows["items"]) {
     if (f["dstPort"] == kPort && f["policy"].is_object() && f["policy"]["verdict"] == "allowed") {
       EXPECT_EQ(f["policy"]["policy"], "default/allow-client");
       EXPECT_EQ(f["policy"]["direction"], "ingress");
@@ -267,8 +269,14 @@ spec: {podSelector: {matchLabels: {app: server}}}
   EXPECT_EQ(e->flags, static_cast<uint32_t>(STRAND_EP_F_ENFORCE_INGRESS));
   EXPECT_NE(e->identity, 0u);
   EXPECT_FALSE(connects(3, ip_b));
-  // The node is always allowed (kubelet probes).
+  // The node is always allowed (kubelet probes). It needs an address to
+  // send from: one on a dummy device of the test's node netns.
   std::string out;
+  ASSERT_EQ(ns_exec(node_->name(),
+                    "sh -c 'ip link add sdummy type dummy && ip addr add 10.79.0.1/32 dev sdummy && ip link set sdummy up'",
+                    &out),
+            0)
+      << out;
   EXPECT_EQ(ns_exec(node_->name(), "ping -c 1 -W 2 " + ip_b, &out), 0) << out;
 }
 
