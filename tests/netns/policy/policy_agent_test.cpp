@@ -270,10 +270,12 @@ spec: {podSelector: {matchLabels: {app: server}}}
   EXPECT_NE(e->identity, 0u);
   EXPECT_FALSE(connects(3, ip_b));
   // The node is always allowed (kubelet probes). It needs an address to
-  // send from: one on a dummy device of the test's node netns.
+  // send from: one on a veth pair inside the test's node netns (this kernel
+  // has no dummy devices).
   std::string out;
   ASSERT_EQ(ns_exec(node_->name(),
-                    "sh -c 'ip link add sdummy type dummy && ip addr add 10.79.0.1/32 dev sdummy && ip link set sdummy up'",
+                    "sh -c 'ip link add sprobe type veth peer name sprobe1 && ip addr add 10.79.0.1/32 dev sprobe && "
+                    "ip link set sprobe up && ip link set sprobe1 up'",
                     &out),
             0)
       << out;
