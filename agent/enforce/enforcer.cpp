@@ -69,15 +69,21 @@ void Enforcer::stop() {
 
 void Enforcer::run() {
   bool retry = false;
+  std::vector<IpAddr> hosts;
+  if (auto h = host_addresses()) hosts = std::move(*h);
   while (true) {
     {
       std::unique_lock lock(sig_mu_);
-      if (retry) {
-        cv_.wait_for(lock, opts_.retry, [&] { return stop_; });
-      } else {
-        cv_.wait(lock, [&] { return dirty_ || stop_; });
-      }
+      // Woken by a model change; otherwise every host_poll the node's
+      // addresses are compared (HOST identity follows them: an address
+      // added to the node must not be denied as WORLD).
+      cv_.wait_for(lock, retry ? opts_.retry : opts_.host_poll, [&] { return dirty_ || stop_; });
       if (stop_) return;
+      if (auto h = host_addresses(); h && *h != hosts) {
+        hosts = std::move(*h);
+        dirty_ = true;
+      }
+      if (!dirty_ && !retry) continue;
       dirty_ = false;
     }
     std::lock_guard lock(mu_);

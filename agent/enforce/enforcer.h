@@ -34,6 +34,8 @@ struct EnforcerOptions {
   std::chrono::milliseconds pod_wait{1500};
   // A failed write is retried after this long.
   std::chrono::milliseconds retry{1000};
+  // How often the node's own addresses (identity HOST) are checked for changes.
+  std::chrono::milliseconds host_poll{1000};
 };
 
 struct EnforcerStats {
