@@ -54,6 +54,7 @@ bool Reflector::sleep(std::chrono::milliseconds d) {
 
 void Reflector::run() {
   bool need_list = true;
+  int gone_in_a_row = 0;  // 410s with nothing received between them: back off
   while (true) {
     if (need_list) {
       if (auto st = list(); !st) {
@@ -73,12 +74,22 @@ void Reflector::run() {
     const uint64_t events_before = stats().watch_events + stats().bookmarks;
     switch (watch(err)) {
       case WatchEnd::kCancelled: return;
-      case WatchEnd::kGone:
+      case WatchEnd::kGone: {
         log::info("resource version gone, relisting", {{"resource", std::string(resource_.plural)}, {"resource_version", rv_}});
         update_stats([](ReflectorStats& s) { ++s.gone; });
         need_list = true;
+        const auto s = stats();
+        gone_in_a_row = s.watch_events + s.bookmarks > events_before ? 1 : gone_in_a_row + 1;
+        if (gone_in_a_row > 1) {
+          // A fresh list's resourceVersion already too old: the server is
+          // not keeping up; do not relist in a tight loop.
+          if (!sleep(backoff_.next())) return;
+          update_stats([](ReflectorStats& st) { ++st.reconnects; });
+        }
         continue;
+      }
       case WatchEnd::kClosed: {
+        gone_in_a_row = 0;
         const auto s = stats();
         // A watch that ran or delivered something is a success; one the
         // server ends at once, again and again, must not spin.

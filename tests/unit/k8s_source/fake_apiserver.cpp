@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 namespace strand::sources::k8s::testing {
 
@@ -279,6 +280,7 @@ void FakeApiServer::handle_list(SSL* ssl, const std::string& path, const Recorde
     std::lock_guard lock(mu_);
     if (!cont.empty()) {
       auto it = continues_.find(cont);
+      if (std::exchange(expire_next_continue_, false)) it = continues_.end();
       if (it == continues_.end()) {
         rec.status = 410;
         requests_.push_back(rec);
@@ -495,6 +497,11 @@ void FakeApiServer::hold_watches(bool hold) {
 void FakeApiServer::set_chunk_split(size_t n) {
   std::lock_guard lock(mu_);
   split_ = n;
+}
+
+void FakeApiServer::expire_next_continue() {
+  std::lock_guard lock(mu_);
+  expire_next_continue_ = true;
 }
 
 void FakeApiServer::set_token(std::string token) {

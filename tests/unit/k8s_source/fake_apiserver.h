@@ -91,6 +91,9 @@ class FakeApiServer {
   void hold_watches(bool hold);
   // Event bytes written in chunks of n bytes straddling events (0: one chunk per event).
   void set_chunk_split(size_t n);
+  // The next list request with a continue token answers 410 Expired (the
+  // snapshot it continued is gone).
+  void expire_next_continue();
   // The bearer token accepted from now on.
   void set_token(std::string token);
 
@@ -146,6 +149,7 @@ class FakeApiServer {
   std::map<std::string, std::vector<nlohmann::json>> continues_;  // token -> the rest of a list snapshot
   std::map<std::string, std::string> continue_rv_;
   uint64_t next_continue_ = 1;
+  bool expire_next_continue_ = false;
   std::vector<RecordedRequest> requests_;
 };
 

@@ -428,6 +428,30 @@ TEST_F(K8sSourceTest, ListPagesWithContinue) {
   EXPECT_EQ(watches_of(kPods).at(0).q("resourceVersion"), "105");
 }
 
+TEST_F(K8sSourceTest, ExpiredContinueRestartsTheList) {
+  start_server();
+  for (int i = 0; i < 5; ++i) server_->add(kPods, pod("x", "p" + std::to_string(i), "10.1.0." + std::to_string(i + 1)));
+  server_->expire_next_continue();
+  auto o = fast_options();
+  o.page_limit = 2;
+  open(token_config(), o);
+  wait_watching();
+  EXPECT_EQ(model_.counts().pods, 5u);
+  std::vector<int> statuses;
+  std::vector<std::string> conts;
+  for (auto& r : server_->requests()) {
+    if (r.path != kPods || r.is_watch()) continue;
+    statuses.push_back(r.status);
+    conts.push_back(r.q("continue"));
+  }
+  // Page 1, page 2 expired, then the list again from the start.
+  EXPECT_EQ(statuses, (std::vector<int>{200, 410, 200, 200, 200}));
+  EXPECT_EQ(conts, (std::vector<std::string>{"", "c1/105+=", "", "c2/105+=", "c3/105+="}));
+  EXPECT_EQ(pods().list_pages, 4u);
+  EXPECT_EQ(pods().lists, 1u);
+  EXPECT_EQ(pods().errors, 0u);
+}
+
 TEST_F(K8sSourceTest, WrongTokenIsSurfacedCountedAndARotatedTokenIsUsed) {
   start_server();
   server_->add(kPods, pod("x", "a", "10.1.0.1"));
