@@ -315,7 +315,21 @@ void FakeApiServer::handle_list(SSL* ssl, const std::string& path, const Recorde
     continue_rv_[token] = rv;
   }
   json body = {{"kind", info->list_kind}, {"apiVersion", info->api_version}, {"metadata", meta}, {"items", items}};
-  respond(ssl, 200, body.dump());
+  const std::string text = body.dump();
+  if (text.size() <= kChunkedListOver) {
+    respond(ssl, 200, text);
+    return;
+  }
+  // Large lists stream chunked, as kube-apiserver sends them.
+  {
+    std::lock_guard lock(mu_);
+    ++chunked_lists_;
+  }
+  if (!write_all(ssl, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")) return;
+  for (size_t off = 0; off < text.size(); off += 1500) {
+    if (!write_chunk(ssl, std::string_view(text).substr(off, 1500))) return;
+  }
+  write_all(ssl, "0\r\n\r\n");
 }
 
 void FakeApiServer::handle_watch(SSL* ssl, const std::string& path, const RecordedRequest& req, RecordedRequest& rec) {
@@ -528,6 +542,10 @@ size_t FakeApiServer::open_watches() const {
 size_t FakeApiServer::handshake_failures() const {
   std::lock_guard lock(mu_);
   return handshake_failures_;
+}
+size_t FakeApiServer::chunked_lists() const {
+  std::lock_guard lock(mu_);
+  return chunked_lists_;
 }
 size_t FakeApiServer::events_sent() const {
   std::lock_guard lock(mu_);

@@ -2,7 +2,7 @@
 // FakeApiServer: a test double of kube-apiserver's list/watch for Pods,
 // Namespaces, Nodes and NetworkPolicies, over HTTPS on 127.0.0.1, speaking
 // the real wire format:
-//   GET <path>?limit=N&continue=T      -> {"kind":"PodList","apiVersion":"v1",
+//   GET <path>?limit=N&continue=T      -> {"kind":"PodList","apiVersion":"v1",  (chunked when large)
 //       "metadata":{"resourceVersion":"R","continue":"T2","remainingItemCount":K},
 //       "items":[objects without kind/apiVersion, as the API returns them]}
 //   GET <path>?watch=1&resourceVersion=R&allowWatchBookmarks=true&timeoutSeconds=S
@@ -36,6 +36,9 @@ inline constexpr const char* kPods = "/api/v1/pods";
 inline constexpr const char* kNamespaces = "/api/v1/namespaces";
 inline constexpr const char* kNodes = "/api/v1/nodes";
 inline constexpr const char* kPolicies = "/apis/networking.k8s.io/v1/networkpolicies";
+// List bodies over this size are sent chunked (in 1500-byte chunks), smaller
+// ones with Content-Length.
+inline constexpr size_t kChunkedListOver = 8192;
 
 struct FakeApiServerOptions {
   std::string cert_pem;
@@ -102,7 +105,8 @@ class FakeApiServer {
   [[nodiscard]] size_t held_watches() const;
   [[nodiscard]] size_t open_watches() const;
   [[nodiscard]] size_t handshake_failures() const;
-  [[nodiscard]] size_t events_sent() const;  // ADDED/MODIFIED/DELETED lines written
+  [[nodiscard]] size_t events_sent() const;
+  [[nodiscard]] size_t chunked_lists() const;  // list responses sent chunked  // ADDED/MODIFIED/DELETED lines written
 
  private:
   struct Event {
@@ -146,6 +150,7 @@ class FakeApiServer {
   size_t split_ = 0;
   size_t handshake_failures_ = 0;
   size_t events_sent_ = 0;
+  size_t chunked_lists_ = 0;
   std::map<std::string, std::vector<nlohmann::json>> continues_;  // token -> the rest of a list snapshot
   std::map<std::string, std::string> continue_rv_;
   uint64_t next_continue_ = 1;
