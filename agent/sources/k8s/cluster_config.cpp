@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <tuple>
 
 #include "agent/sources/k8s/base64.h"
 #include "common/fs.h"
