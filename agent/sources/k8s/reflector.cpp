@@ -1,6 +1,8 @@
 #include "agent/sources/k8s/reflector.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "common/log.h"
 
@@ -26,7 +28,17 @@ Reflector::Reflector(const Resource& resource, ApiClient& client, model::Model& 
 
 Reflector::~Reflector() { join(); }
 
-void Reflector::start() { thread_ = std::thread([this] { run(); }); }
+void Reflector::start() {
+  thread_ = std::thread([this] {
+    // A write to a connection the server reset must fail with EPIPE, not
+    // kill the process (the agent may not ignore SIGPIPE yet).
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+    run();
+  });
+}
 
 void Reflector::join() {
   if (thread_.joinable()) thread_.join();
