@@ -349,7 +349,7 @@ void FakeApiServer::handle_watch(SSL* ssl, const std::string& path, const Record
     --held_;
     if (generation_ != gen) return;
   }
-  if (from < compacted_) {
+  if (from < compacted_ || always_gone_) {
     const json st = status_json(410, "Expired", "too old resource version: " + std::to_string(from) + " (" +
                                                     std::to_string(compacted_) + ")");
     const GoneMode mode = gone_mode_;
@@ -511,6 +511,11 @@ void FakeApiServer::hold_watches(bool hold) {
 void FakeApiServer::set_chunk_split(size_t n) {
   std::lock_guard lock(mu_);
   split_ = n;
+}
+
+void FakeApiServer::set_always_gone(bool on) {
+  std::lock_guard lock(mu_);
+  always_gone_ = on;
 }
 
 void FakeApiServer::expire_next_continue() {

@@ -86,6 +86,9 @@ class FakeApiServer {
   // Events up to now forgotten: watching from an older resourceVersion is 410.
   void compact();
   void set_gone_mode(GoneMode m);
+  // Every watch is answered 410, even from a fresh list's resourceVersion
+  // (an API server whose watch cache lags behind its lists).
+  void set_always_gone(bool on);
   // Every open watch ends (terminating chunk).
   void close_watches();
   // Every open watch ends with {"type":"ERROR","object":<Status with code>}.
@@ -155,6 +158,7 @@ class FakeApiServer {
   std::map<std::string, std::string> continue_rv_;
   uint64_t next_continue_ = 1;
   bool expire_next_continue_ = false;
+  bool always_gone_ = false;
   std::vector<RecordedRequest> requests_;
 };
 

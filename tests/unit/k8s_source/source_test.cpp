@@ -369,6 +369,27 @@ TEST_P(Gone, RelistAppliesTheDifferenceInOneUpdate) {
 INSTANTIATE_TEST_SUITE_P(Modes, Gone, ::testing::Values(GoneMode::kErrorEvent, GoneMode::kHttpStatus),
                          [](const auto& info) { return info.param == GoneMode::kErrorEvent ? "ErrorEvent" : "HttpStatus"; });
 
+TEST_F(K8sSourceTest, GoneRightAfterAListBacksOff) {
+  // A relist whose watch is 410 again at once must not relist in a loop:
+  // the second 410 in a row waits out a backoff (here 10 s) first.
+  start_server();
+  server_->set_always_gone(true);
+  auto o = fast_options();
+  o.backoff_min = 10s;
+  o.backoff_max = 20s;
+  open(token_config(), o);
+  ASSERT_TRUE(eventually([&] { return pods().gone == 2; }));
+  // Without the backoff a relist and a 410 take a few ms: look for a third
+  // one for 300 ms (an absence check, not a synchronisation).
+  EXPECT_FALSE(eventually([&] { return pods().gone > 2; }, 300ms)) << pods().gone;
+  source_->stop();
+  EXPECT_EQ(pods().gone, 2u);
+  EXPECT_EQ(pods().lists, 2u);
+  EXPECT_EQ(pods().relists, 1u);
+  EXPECT_EQ(pods().reconnects, 0u);  // the backoff was cut short by stop()
+  EXPECT_EQ(pods().errors, 0u);
+}
+
 TEST_F(K8sSourceTest, ServerDownThenUpReconnectsWithBackoff) {
   start_server();
   server_->add(kPods, pod("x", "a", "10.1.0.1"));
