@@ -544,6 +544,21 @@ TEST_F(K8sSourceTest, KubeconfigWithTokenAndCaData) {
   EXPECT_EQ(source_->stats().errors, 0u);
 }
 
+TEST_F(K8sSourceTest, InClusterServiceAccount) {
+  start_server();
+  server_->add(kNamespaces, ns("kube-system"));
+  // The service account directory as the kubelet mounts it.
+  write("ca.crt", pki().ca.cert_pem);
+  write("token", "good-token");
+  auto c = in_cluster_config("127.0.0.1", std::to_string(server_->port()), dir_);
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  ASSERT_TRUE(load_files(*c).has_value());
+  open(*c);
+  wait_watching();
+  EXPECT_EQ(model_.counts().namespaces, 1u);
+  for (const auto& r : server_->requests()) EXPECT_EQ(r.authorization, "Bearer good-token") << r.path;
+}
+
 TEST_F(K8sSourceTest, KubeconfigWithClientCertificate) {
   FakeApiServerOptions o;
   o.token = "";  // authenticated by the certificate alone
