@@ -78,7 +78,9 @@ void Reflector::run() {
         update_stats([](ReflectorStats& s) { ++s.reconnects; });
         continue;
       }
-      backoff_.reset();
+      // A list is a success, unless its watch keeps being gone at once:
+      // then the waits between relists keep growing.
+      if (gone_in_a_row <= 1) backoff_.reset();
       need_list = false;
     }
     Error err;
