@@ -193,6 +193,10 @@ TEST_F(Ctl, HttpErrorExitsOneNamingAddressAndError) {
   EXPECT_EQ(e.err, "strandctl: agent at " + agent_.address() + ": GET /v1/endpoints: the body is not JSON\n");
 }
 
+// The agent's 404 body for a pod its model does not know (agent/http/server.cpp: Error::message()).
+constexpr const char* kNoPodError =
+    R"js({"error": "why no pod x/zz in the agent's model: No such file or directory (ENOENT)"})js";
+
 Options why_opts(const FakeAgent& agent, std::string from, std::string to, std::string port) {
   Options o = opts_for(agent, Command::kWhy);
   o.from = std::move(from);
@@ -240,12 +244,13 @@ TEST_F(Ctl, WhyJsonIsTheBodyAndKeepsTheExitCode) {
 }
 
 TEST_F(Ctl, WhyUnknownPodAndBadAnswersExitOne) {
-  agent_.set_why("x/zz", "y/b", "80/TCP", 404, R"({"error": "why: no pod x/zz in the agent's model"})");
+  agent_.set_why("x/zz", "y/b", "80/TCP", 404, kNoPodError);
   const Outcome r = run_in_process(why_opts(agent_, "x/zz", "y/b", "80/TCP"));
   EXPECT_EQ(r.code, kExitAgent);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "strandctl: agent at " + agent_.address() +
-                       ": why x/zz -> y/b 80/TCP: HTTP 404 Not Found: why: no pod x/zz in the agent's model\n");
+                       ": why x/zz -> y/b 80/TCP: HTTP 404 Not Found: why no pod x/zz in the agent's model: No such file or "
+                       "directory (ENOENT)\n");
   // An agent without a model, and one that answers something else.
   agent_.set_why("x/a", "y/b", "80/TCP", 404, R"js({"error": "this agent has no cluster model (no source configured)"})js");
   const Outcome m = run_in_process(why_opts(agent_, "x/a", "y/b", "80/TCP"));
@@ -526,7 +531,7 @@ TEST(CtlBinary, UsageErrorExitsTwo) {
 TEST_F(Ctl, BinaryWhyExitCodes) {
   agent_.set_why("x/a", "y/b", "53/UDP", 200, canned::kWhyAllowed);
   agent_.set_why("x/a", "y/b", "80/TCP", 200, canned::kWhyDeniedIngress);
-  agent_.set_why("x/zz", "y/b", "80/TCP", 404, R"({"error": "why: no pod x/zz in the agent's model"})");
+  agent_.set_why("x/zz", "y/b", "80/TCP", 404, kNoPodError);
   const Outcome ok = run_binary({"why", "--from", "x/a", "--to", "y/b", "--port", "53/udp", "--agent", agent_.address()});
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_EQ(ok.out, render_why(json::parse(canned::kWhyAllowed)));
@@ -542,7 +547,8 @@ TEST_F(Ctl, BinaryWhyExitCodes) {
   EXPECT_EQ(unknown.code, 1);
   EXPECT_EQ(unknown.out, "");
   EXPECT_EQ(unknown.err, "strandctl: agent at " + agent_.address() +
-                             ": why x/zz -> y/b 80/TCP: HTTP 404 Not Found: why: no pod x/zz in the agent's model\n");
+                             ": why x/zz -> y/b 80/TCP: HTTP 404 Not Found: why no pod x/zz in the agent's model: No such file or "
+                       "directory (ENOENT)\n");
   const Outcome usage = run_binary({"why", "--from", "x/a", "--to", "y/b", "--port", "99999"}, agent_.address().c_str());
   EXPECT_EQ(usage.code, 2);
   EXPECT_EQ(usage.out, "");
