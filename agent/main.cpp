@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <thread>
 #include <optional>
 
 #include "agent/bpffs.h"
@@ -32,6 +33,7 @@
 #include "agent/http/server.h"
 #include "agent/repair_counts.h"
 #include "agent/server.h"
+#include "agent/sources/k8s/source.h"
 #include "agent/sources/localdir.h"
 #include "common/log.h"
 
@@ -90,7 +92,8 @@ struct Observability {
 Observability start_observability(const strand::agent::Config& c, const strand::agent::Datapath& dp,
                                   strand::agent::Endpoints& eps, const strand::agent::RepairCounts& repairs,
                                   std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready,
-                                  const strand::model::Model& model, const strand::enforce::Enforcer* enforcer) {
+                                  std::function<bool()> sources_synced, const strand::model::Model& model,
+                                  const strand::enforce::Enforcer* enforcer) {
   using namespace strand::agent;
   Observability o;
   flows::CollectorMaps maps{dp.ct_fd(), dp.ep_stats_fd(), dp.events_fd(), {}, dp.tc_config()};
@@ -128,10 +131,12 @@ Observability start_observability(const strand::agent::Config& c, const strand::
     };
   }
   src.repairs = &repairs;
-  src.ready = [&socket_ready] {
+  src.ready = [&socket_ready, sources_synced = std::move(sources_synced)] {
     const bool sock = socket_ready.load();
-    return nlohmann::json{{"ready", sock},
-                          {"checks", {{"datapath", "ok"}, {"socket", sock ? "ok" : "not served"}, {"sources", "ok"}}}};
+    const bool synced = sources_synced();
+    return nlohmann::json{{"ready", sock && synced},
+                          {"checks", {{"datapath", "ok"}, {"socket", sock ? "ok" : "not served"},
+                                      {"sources", synced ? "ok" : "not synced"}}}};
   };
   auto srv = http::HttpServer::start(c.http, std::move(src));
   if (!srv) {
@@ -188,8 +193,9 @@ int main(int argc, char** argv) {
   Attacher attacher(mode, cfg->link_pin_dir());
   Endpoints endpoints(*dp, attacher, cfg->state_dir);
 
-  // The cluster model, from --source-dir. It is complete (the source's first
-  // scan is synchronous) before any endpoint is restored, so restored pods
+  // The cluster model, from --source-dir or the Kubernetes API. It is
+  // complete (the directory's first scan is synchronous; the API's first
+  // lists are waited for) before any endpoint is restored, so restored pods
   // are judged by their policies, not as unknown.
   strand::model::Model model;
   auto model_logged = model.subscribe([&model](uint64_t version, std::span<const strand::model::Change> changes) {
@@ -205,12 +211,15 @@ int main(int argc, char** argv) {
   // agent enforces nothing (plain CNI use).
   std::unique_ptr<strand::enforce::Enforcer> enforcer;
   std::unique_ptr<strand::sources::LocalDirSource> source;
-  if (!cfg->source_dir.empty()) {
+  std::unique_ptr<strand::sources::k8s::K8sSource> k8s;
+  if (!cfg->source_dir.empty() || !cfg->kubeconfig.empty() || cfg->in_cluster) {
     strand::enforce::MapFds fds{dp->map_fd(STRAND_MAP_POLICY), dp->map_fd(STRAND_MAP_IPCACHE), dp->endpoints_fd(),
                                 dp->map_fd(STRAND_MAP_POLICY_HITS)};
     strand::enforce::EnforcerOptions eo;
     eo.audit = cfg->policy_audit;
     enforcer = std::make_unique<strand::enforce::Enforcer>(model, fds, eo);
+  }
+  if (!cfg->source_dir.empty()) {
     auto src = strand::sources::LocalDirSource::open(cfg->source_dir, model);
     if (!src) {
       strand::log::error("source dir not watched", {{"error", src.error().message()}});
@@ -222,8 +231,38 @@ int main(int argc, char** argv) {
       strand::log::error("source not started", {{"error", st.error().message()}});
       return 1;
     }
-    endpoints.set_policy(enforcer.get());
   }
+  // Or from the Kubernetes API (--kubeconfig / --in-cluster).
+  if (!cfg->kubeconfig.empty() || cfg->in_cluster) {
+    auto kc = cfg->in_cluster ? strand::sources::k8s::load_in_cluster()
+                              : strand::sources::k8s::load_kubeconfig(cfg->kubeconfig);
+    if (!kc) {
+      strand::log::error("kubernetes config not loaded", {{"error", kc.error().message()}});
+      return 1;
+    }
+    auto src = strand::sources::k8s::K8sSource::open(std::move(*kc), model);
+    if (!src) {
+      strand::log::error("kubernetes source not opened", {{"error", src.error().message()}});
+      return 1;
+    }
+    k8s = std::move(*src);
+    if (auto st = k8s->start(); !st) {
+      strand::log::error("kubernetes source not started", {{"error", st.error().message()}});
+      return 1;
+    }
+    // Pinned programs keep enforcing the last state meanwhile; the CNI
+    // socket is not served, so new pods wait (ADD answers "try again").
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_signal);
+    for (int waited = 0; !k8s->synced() && !g_stop.load(); ++waited) {
+      if (waited > 0 && waited % 100 == 0) {
+        strand::log::warn("waiting for the kubernetes API's first lists", {{"seconds", std::to_string(waited / 10)}});
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (g_stop.load()) return 0;
+  }
+  if (enforcer) endpoints.set_policy(enforcer.get());
   endpoints.restore();
   if (enforcer) {
     if (auto st = enforcer->start(); !st) {
@@ -241,8 +280,8 @@ int main(int argc, char** argv) {
   std::atomic<bool> socket_ready{false};
   std::function<nlohmann::json()> policies = [&model] { return strand::model::policies_json(model); };
   if (enforcer) policies = [&model, e = enforcer.get()] { return strand::enforce::policies_json(model, *e); };
-  auto obs = start_observability(*cfg, *dp, endpoints, repairs, std::move(policies), socket_ready, model,
-                                 enforcer.get());
+  auto obs = start_observability(*cfg, *dp, endpoints, repairs, std::move(policies), socket_ready,
+                                 [&k8s] { return k8s == nullptr || k8s->synced(); }, model, enforcer.get());
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -263,6 +302,7 @@ int main(int argc, char** argv) {
   watcher.join();
   if (obs.http) obs.http->stop();
   if (obs.collector) obs.collector->stop();
+  if (k8s) k8s->stop();
   if (source) source->stop();
   if (enforcer) enforcer->stop();
   if (!st) {
