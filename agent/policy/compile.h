@@ -148,6 +148,9 @@ struct CompilerLimits {
 class Compiler {
  public:
   explicit Compiler(CompilerLimits limits = {});
+  ~Compiler();
+  Compiler(Compiler&&) noexcept;
+  Compiler& operator=(Compiler&&) noexcept;
 
   // Brings state() to what `in` requires and returns the difference from the
   // previous state(). The first call returns the whole state as upserts.
@@ -165,7 +168,7 @@ class Compiler {
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace strand::policy
