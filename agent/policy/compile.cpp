@@ -806,11 +806,12 @@ struct Compiler::Impl {
     }
 
     // Growth from identities can still overflow: the latest policies give way.
+    std::map<IpPrefix, IpcacheValue> want;
     for (;;) {
       sync_regions();
       settle_identities();
       if (state.policy.size() <= limits.max_policy_entries) {
-        std::map<IpPrefix, IpcacheValue> want = build_ipcache();
+        want = build_ipcache();
         if (want.size() <= limits.max_ipcache_entries) break;
         if (evict_latest(LimitHit::kIpcache,
                          "ipcache full: " + std::to_string(want.size()) + " entries > " +
@@ -830,7 +831,7 @@ struct Compiler::Impl {
     }
 
     Delta out;
-    diff_ipcache(out);
+    diff_ipcache(out, std::move(want));
     diff_endpoints(out);
     // A policy a limit kept out is retried once the map it did not fit in
     // is smaller than it is now.
@@ -853,8 +854,7 @@ struct Compiler::Impl {
     return out;
   }
 
-  void diff_ipcache(Delta& out) {
-    std::map<IpPrefix, IpcacheValue> want = build_ipcache();
+  void diff_ipcache(Delta& out, std::map<IpPrefix, IpcacheValue> want) {
     if (want.size() > limits.max_ipcache_entries) {
       // Only pod addresses are left to cut: the last ones go (those pods
       // resolve to their region, as outside addresses).

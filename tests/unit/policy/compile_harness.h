@@ -67,18 +67,27 @@ inline std::optional<uint32_t> probe(const DatapathState& s, uint32_t ep, Direct
   return best;
 }
 
-// The datapath's decision for one direction of endpoint ep against peer.
+// The datapath's decision for one direction of endpoint ep against peer:
+// the rule id that lets it through (STRAND_RULE_NONE when the direction is
+// not enforced, STRAND_RULE_HOST for the node), nullopt when denied.
+inline std::optional<uint32_t> side_rule(const DatapathState& s, uint32_t ep, Direction dir, const IpAddr& peer,
+                                         uint8_t proto, uint16_t port) {
+  auto e = s.endpoints.find(ep);
+  if (e == s.endpoints.end()) return std::nullopt;
+  uint32_t flag = dir == Direction::kIngress ? STRAND_EP_F_ENFORCE_INGRESS : STRAND_EP_F_ENFORCE_EGRESS;
+  if ((e->second.flags & flag) == 0) return STRAND_RULE_NONE;
+  IpcacheValue v = lpm(s, peer).value_or(IpcacheValue{});
+  if (v.identity == STRAND_IDENTITY_HOST) return STRAND_RULE_HOST;
+  if (auto r = probe(s, ep, dir, v.identity, proto, port)) return r;
+  if (v.cidr_identity != 0) {
+    if (auto r = probe(s, ep, dir, v.cidr_identity, proto, port)) return r;
+  }
+  return probe(s, ep, dir, STRAND_POLICY_ANY_IDENTITY, proto, port);
+}
+
 inline bool side_allowed(const DatapathState& s, uint32_t ep, Direction dir, const IpAddr& peer, uint8_t proto,
                          uint16_t port) {
-  auto e = s.endpoints.find(ep);
-  if (e == s.endpoints.end()) return false;
-  uint32_t flag = dir == Direction::kIngress ? STRAND_EP_F_ENFORCE_INGRESS : STRAND_EP_F_ENFORCE_EGRESS;
-  if ((e->second.flags & flag) == 0) return true;
-  IpcacheValue v = lpm(s, peer).value_or(IpcacheValue{});
-  if (v.identity == STRAND_IDENTITY_HOST) return true;
-  if (probe(s, ep, dir, v.identity, proto, port)) return true;
-  if (v.cidr_identity != 0 && probe(s, ep, dir, v.cidr_identity, proto, port)) return true;
-  return probe(s, ep, dir, STRAND_POLICY_ANY_IDENTITY, proto, port).has_value();
+  return side_rule(s, ep, dir, peer, proto, port).has_value();
 }
 
 // Applies d to s in the documented order; reports a delete of a missing
@@ -473,6 +482,19 @@ inline std::string check_decisions(const World& w, const Compiler& comp, size_t*
   std::vector<uint16_t> ports = probe_ports(ref);
   for (const LocalEndpoint& ep : w.endpoints) {
     const Pod* self = ref.find_pod(ep.ns, ep.name);
+    if (self != nullptr) {
+      // isolated_by() names the policies evaluate() finds selecting the pod.
+      for (Direction dir : {Direction::kEgress, Direction::kIngress}) {
+        const IpAddr outside = addr("192.0.2.99");
+        Verdict v = dir == Direction::kEgress ? evaluate(ref, PodRef{ep.ns, ep.name}, outside, 80, Protocol::kTcp)
+                                              : evaluate(ref, outside, PodRef{ep.ns, ep.name}, 80, Protocol::kTcp);
+        auto want = dir == Direction::kEgress ? v.egress.isolated_by : v.ingress.isolated_by;
+        std::ranges::sort(want);
+        if (want != comp.isolated_by(ep.ep_id, dir)) {
+          return "isolated_by(" + ep.name + ", " + dir_str(dir) + ") differs from evaluate()\n" + describe(w);
+        }
+      }
+    }
     for (const IpAddr& me : ep.ips) {
       std::vector<IpAddr> peers;
       for (const Pod& p : ref.pods) {
@@ -495,8 +517,18 @@ inline std::string check_decisions(const World& w, const Compiler& comp, size_t*
               } else {
                 want = evaluate(ref, peer, me, port, proto).ingress.allowed;
               }
-              bool got = side_allowed(s, ep.ep_id, dir, peer, proto_num(proto), port);
+              std::optional<uint32_t> rule = side_rule(s, ep.ep_id, dir, peer, proto_num(proto), port);
+              bool got = rule.has_value();
               if (checked != nullptr) ++*checked;
+              if (rule && *rule >= STRAND_RULE_FIRST) {
+                // The rule named is one of a policy isolating this side.
+                auto info = comp.rule(*rule);
+                auto iso = comp.isolated_by(ep.ep_id, dir);
+                if (!info || info->dir != dir || std::ranges::find(iso, info->policy) == iso.end()) {
+                  return "rule " + std::to_string(*rule) + " allowing " + ep.name + " " + dir_str(dir) + " from " +
+                         peer.str() + " is no rule of a policy selecting it\n" + describe(w);
+                }
+              }
               if (want != got) {
                 std::ostringstream o;
                 o << "mismatch: endpoint " << ep.ns << "/" << ep.name << " (" << me.str() << ") " << dir_str(dir)
