@@ -856,13 +856,33 @@ struct Compiler::Impl {
 
   void diff_ipcache(Delta& out, std::map<IpPrefix, IpcacheValue> want) {
     if (want.size() > limits.max_ipcache_entries) {
-      // Only pod addresses are left to cut: the last ones go (those pods
-      // resolve to their region, as outside addresses).
-      auto it = want.end();
-      while (want.size() > limits.max_ipcache_entries && it != want.begin()) {
+      // Pods alone overflow it: the addresses of remote pods go, last names
+      // first (those pods then resolve as outside addresses, WORLD). The
+      // node's addresses, the regions and local endpoints stay.
+      std::set<PodName> local;
+      for (const auto& [id, ep] : eps) local.insert({ep.rec.ns, ep.rec.name});
+      std::set<IpPrefix> keep;
+      for (const IpAddr& ip : host_ips) keep.insert(host_prefix(ip));
+      for (const auto& [id, ep] : eps) {
+        for (const IpAddr& ip : ep.rec.ips) keep.insert(host_prefix(ip));
+      }
+      for (auto it = pods.rbegin(); it != pods.rend() && want.size() > limits.max_ipcache_entries; ++it) {
+        if (local.contains(it->first)) continue;
+        for (const IpAddr& ip : it->second.pod.ips) {
+          IpPrefix hp = host_prefix(ip);
+          if (keep.contains(hp)) continue;
+          auto r = regions.find(hp);
+          if (r != regions.end()) {
+            want[hp] = {STRAND_IDENTITY_WORLD, r->second};  // a region of its own: stays as such
+          } else {
+            want.erase(hp);
+          }
+        }
+      }
+      // A map smaller than this node's own addresses: never exceed it anyway.
+      for (auto it = want.end(); want.size() > limits.max_ipcache_entries && it != want.begin();) {
         --it;
-        if (it->first.len == 0) continue;
-        it = want.erase(it);
+        if (it->first.len != 0) it = want.erase(it);
       }
     }
     for (const auto& [p, v] : want) {

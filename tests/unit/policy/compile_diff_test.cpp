@@ -168,5 +168,72 @@ TEST(CompileDifferential, IncrementalEqualsFromScratch) {
   std::printf("incremental steps checked: %zu\n", steps);
 }
 
+// Tight limits: the policies that do not fit are reported not enforced and
+// fail closed; the rest still agrees with evaluate() (with the rejected
+// policies' rules removed) and no limit is ever exceeded.
+TEST(CompileDifferential, TightLimitsNeverExceededAndFailClosed) {
+  size_t rejected = 0;
+  size_t by_reason[3] = {0, 0, 0};
+  size_t truncated_steps = 0;
+  for (uint32_t seed = 1; seed <= 25; ++seed) {
+    Rand r(seed * 104729);
+    World w = random_world(r);
+    CompilerLimits lim;
+    lim.max_policy_entries = static_cast<size_t>(r.n(2, 40));
+    lim.max_rules = STRAND_RULE_FIRST + static_cast<uint32_t>(r.n(2, 12));
+    std::set<IpAddr> base(w.host_ips.begin(), w.host_ips.end());
+    for (const auto& p : w.cluster.pods) base.insert(p.ips.begin(), p.ips.end());
+    for (const auto& e : w.endpoints) base.insert(e.ips.begin(), e.ips.end());
+    lim.max_ipcache_entries = 2 + base.size() + static_cast<size_t>(r.n(1, 6));
+    Compiler inc(lim);
+    DatapathState prev;
+    for (int step = 0; step < 15; ++step) {
+      std::string what = "initial";
+      if (step > 0) mutate(r, w, what);
+      Delta d = inc.update(w.input());
+      std::string err;
+      DatapathState applied = apply_delta(prev, d, &err);
+      ASSERT_EQ(err, "") << "seed " << seed << " step " << step << " " << what;
+      ASSERT_EQ(applied, inc.state()) << "seed " << seed << " step " << step << " " << what;
+      const DatapathState& s = inc.state();
+      ASSERT_LE(s.policy.size(), lim.max_policy_entries);
+      ASSERT_LE(s.ipcache.size(), lim.max_ipcache_entries);
+      std::set<uint32_t> live;
+      for (const auto& np : w.cluster.policies) {
+        for (uint32_t id : inc.rules_of(np.id())) {
+          ASSERT_GE(id, uint32_t{STRAND_RULE_FIRST});
+          ASSERT_LT(id, lim.max_rules);
+          ASSERT_TRUE(live.insert(id).second) << "rule id " << id << " used twice";
+        }
+        PolicyStatus st = inc.policy_status(np.id());
+        if (!st.enforced) ++rejected;
+        if (st.reason.starts_with("policy map full")) ++by_reason[0];
+        if (st.reason.starts_with("rule ids")) ++by_reason[1];
+        if (st.reason.starts_with("ipcache full")) ++by_reason[2];
+      }
+      for (const auto& [k, v] : s.policy) ASSERT_TRUE(live.contains(v));
+      // When pods alone overflow the ipcache, the last pod addresses are
+      // left out (they resolve as outside addresses): no decision check.
+      bool truncated = std::ranges::any_of(w.cluster.pods, [&](const Pod& p) {
+        return std::ranges::any_of(p.ips, [&](const IpAddr& ip) {
+          return !s.ipcache.contains(IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())});
+        });
+      });
+      if (truncated) {
+        ++truncated_steps;
+      } else {
+        std::string m = check_decisions(w, inc);
+        ASSERT_EQ(m, "") << "seed " << seed << " step " << step << " after " << what << "\n" << m;
+      }
+      prev = s;
+    }
+  }
+  std::printf("policy states not enforced: %zu (policy map full %zu, rule ids %zu, ipcache full %zu), steps with pods cut from the ipcache: %zu\n",
+              rejected, by_reason[0], by_reason[1], by_reason[2], truncated_steps);
+  EXPECT_GT(by_reason[0], 0U);
+  EXPECT_GT(by_reason[1], 0U);
+  EXPECT_GT(by_reason[2], 0U);
+}
+
 }  // namespace
 }  // namespace strand::policy::testing
