@@ -760,13 +760,17 @@ struct Compiler::Impl {
       if (p.enforceable) ref_blocks(p);
       policies.emplace(name, std::move(p));
     }
+    std::optional<size_t> ipcache_now;
     for (auto& [name, p] : policies) {
       if (p.pending || p.limit == LimitHit::kNone) continue;
       bool room = false;
       switch (p.limit) {
         case LimitHit::kRules: room = rule_alloc.available() >= rule_count(p); break;
         case LimitHit::kPolicy: room = state.policy.size() < p.limit_mark; break;
-        case LimitHit::kIpcache: room = build_ipcache().size() < p.limit_mark; break;
+        case LimitHit::kIpcache:
+          if (!ipcache_now) ipcache_now = build_ipcache().size();
+          room = *ipcache_now < p.limit_mark;
+          break;
         case LimitHit::kNone: break;
       }
       if (!room) continue;
