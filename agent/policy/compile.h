@@ -194,7 +194,8 @@ class Compiler {
 
   [[nodiscard]] PolicyStatus policy_status(const std::string& policy) const;
   // The policies ("ns/name") isolating endpoint ep_id in dir, sorted: who to
-  // blame for a STRAND_RULE_ISOLATED drop.
+  // blame for a STRAND_RULE_ISOLATED drop. Empty for an endpoint whose pod
+  // is unknown (it fails closed without a policy).
   [[nodiscard]] std::vector<std::string> isolated_by(uint32_t ep_id, Direction dir) const;
 
  private:

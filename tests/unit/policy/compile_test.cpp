@@ -255,6 +255,33 @@ TEST_F(CompileCases, IpBlockWithExceptCutsRegions) {
   EXPECT_FALSE(comp.state().ipcache.contains(pfx("10.0.2.0/30")));
 }
 
+TEST_F(CompileCases, Ipv6BlockOverEverythingGivesTheDefaultRouteAnIdentity) {
+  auto& np = add("x", "v6", app("b"));
+  np.ingress_type = false;
+  np.egress_type = true;
+  np.egress = {{{block_peer("::/0", {"fd00::1:0/112"})}, {tcp(443)}}};
+  run();
+  uint32_t k = comp.state().ipcache.at(pfx("::/0")).cidr_identity;
+  EXPECT_GE(k, 256U);
+  EXPECT_EQ(comp.state().ipcache.at(pfx("::/0")), (IpcacheValue{STRAND_IDENTITY_WORLD, k}));
+  EXPECT_EQ(comp.state().ipcache.at(pfx("fd00::1:0/112")), (IpcacheValue{STRAND_IDENTITY_WORLD, 0}));
+  EXPECT_EQ(comp.state().ipcache.at(pfx("0.0.0.0/0")), (IpcacheValue{STRAND_IDENTITY_WORLD, 0}));
+  EXPECT_EQ(comp.state().ipcache.at(host("fd00::1:1")), (IpcacheValue{id_of("10.0.1.1"), 0}));  // in the except
+  EXPECT_EQ(comp.state().policy, (Map{{{2, k, kEg, 6, 443, 16}, rule0("x/v6")}}));
+  EXPECT_EQ(comp.state().endpoints.at(2).flags, uint32_t{STRAND_EP_F_ENFORCE_EGRESS});
+  EXPECT_EQ(comp.isolated_by(2, kEg), std::vector<std::string>{"x/v6"});
+  // The datapath decision: outside v6 addresses pass on 443 only, the pod in
+  // the except does not, IPv4 does not.
+  const DatapathState& s = comp.state();
+  EXPECT_TRUE(side_allowed(s, 2, kEg, addr("2001:db8::1"), 6, 443));
+  EXPECT_FALSE(side_allowed(s, 2, kEg, addr("2001:db8::1"), 6, 444));
+  EXPECT_FALSE(side_allowed(s, 2, kEg, addr("2001:db8::1"), 17, 443));
+  EXPECT_FALSE(side_allowed(s, 2, kEg, addr("fd00::1:1"), 6, 443));
+  EXPECT_FALSE(side_allowed(s, 2, kEg, addr("192.0.2.1"), 6, 443));
+  EXPECT_TRUE(side_allowed(s, 2, kEg, addr("10.0.0.254"), 6, 1));  // the node
+  EXPECT_TRUE(side_allowed(s, 2, kIn, addr("192.0.2.1"), 6, 1));   // ingress not isolated
+}
+
 TEST_F(CompileCases, OverlappingBlocksShareRegions) {
   auto& p1 = add("x", "wide", app("a"));
   p1.ingress = {{{block_peer("10.0.0.0/8")}, {tcp(1)}}};
