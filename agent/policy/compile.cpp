@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "agent/policy/id_alloc.h"
+#include "agent/policy/policy_table.h"
 #include "agent/policy/port_blocks.h"
 #include "agent/policy/regions.h"
 #include "agent/policy/selector.h"
@@ -169,8 +170,7 @@ struct Compiler::Impl {
   IdAllocator rule_alloc;
   std::map<uint32_t, CRule> rules;
   std::map<uint32_t, std::set<uint32_t>> rules_by_remote;
-  std::map<PolicyKey, std::vector<uint32_t>> owners;  // key -> rule ids, sorted
-  std::map<PolicyKey, std::optional<uint32_t>> before;  // value before this update
+  PolicyTable table{state.policy};
   std::set<uint32_t> allocated;  // rule ids allocated in this update
   std::vector<CPolicy*> rejected_now;  // policies a limit kept out in this update
 
@@ -179,31 +179,8 @@ struct Compiler::Impl {
 
   // ---- policy map entries ----------------------------------------------
 
-  void touch(const PolicyKey& k) {
-    if (before.contains(k)) return;
-    auto it = state.policy.find(k);
-    before.emplace(k, it == state.policy.end() ? std::nullopt : std::optional<uint32_t>(it->second));
-  }
-
   void add_key(CRule& r, const PolicyKey& k) {
-    if (!r.keys.insert(k).second) return;
-    touch(k);
-    auto& v = owners[k];
-    v.insert(std::ranges::lower_bound(v, r.id), r.id);
-    state.policy[k] = v.front();
-  }
-
-  void drop_key(uint32_t rule_id, const PolicyKey& k) {
-    touch(k);
-    auto it = owners.find(k);
-    auto& v = it->second;
-    v.erase(std::ranges::lower_bound(v, rule_id));
-    if (v.empty()) {
-      owners.erase(it);
-      state.policy.erase(k);
-    } else {
-      state.policy[k] = v.front();
-    }
+    if (r.keys.insert(k).second) table.add(k, r.id);
   }
 
   // Erases r's keys of endpoint ep (and of one remote identity when given).
@@ -211,7 +188,7 @@ struct Compiler::Impl {
     PolicyKey lo{ep, remote.value_or(0), Direction::kEgress, 0, 0, 0};
     auto it = r.keys.lower_bound(lo);
     while (it != r.keys.end() && it->ep_id == ep && (!remote || it->remote_identity == *remote)) {
-      drop_key(r.id, *it);
+      table.remove(*it, r.id);
       it = r.keys.erase(it);
     }
   }
@@ -639,7 +616,6 @@ struct Compiler::Impl {
   // ---- update ------------------------------------------------------------
 
   Delta update(const CompileInput& in) {
-    before.clear();
     allocated.clear();
     rejected_now.clear();
     const Cluster& c = *in.cluster;
@@ -843,15 +819,7 @@ struct Compiler::Impl {
       if (p->limit == LimitHit::kPolicy) p->limit_mark = state.policy.size();
       if (p->limit == LimitHit::kIpcache) p->limit_mark = state.ipcache.size();
     }
-    for (const auto& [k, old] : before) {
-      auto it = state.policy.find(k);
-      if (it == state.policy.end()) {
-        if (old) out.policy_deletes.push_back(k);
-      } else if (!old || *old != it->second) {
-        out.policy_upserts.emplace_back(k, it->second);
-      }
-    }
-    before.clear();
+    table.take_changes(out.policy_upserts, out.policy_deletes);
     for (uint32_t id : allocated) {
       if (rules.contains(id)) out.new_rules.push_back(id);
     }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/policy/id_alloc.h"
+#include "agent/policy/policy_table.h"
 #include "agent/policy/port_blocks.h"
 #include "agent/policy/regions.h"
 #include "tests/unit/policy/compile_harness.h"
@@ -91,6 +92,37 @@ TEST(IdAllocator, ReusesOnlyAfterEveryOtherFreeNumber) {
   EXPECT_EQ(a.allocate(), 16U);
   EXPECT_EQ(a.allocate(), 18U);
   EXPECT_EQ(a.allocate(), std::nullopt);
+}
+
+TEST(PolicyTable, LowestRuleWinsAndChangesAreNet) {
+  std::map<PolicyKey, uint32_t> m;
+  PolicyTable t(m);
+  PolicyKey k{1, 300, kIn, 6, 80, 16};
+  PolicyKey k2{1, 301, kIn, 6, 80, 16};
+  t.add(k, 20);
+  t.add(k, 17);
+  t.add(k2, 30);
+  EXPECT_EQ(m, (std::map<PolicyKey, uint32_t>{{k, 17}, {k2, 30}}));
+  std::vector<std::pair<PolicyKey, uint32_t>> up;
+  std::vector<PolicyKey> del;
+  t.take_changes(up, del);
+  EXPECT_EQ(up, (std::vector<std::pair<PolicyKey, uint32_t>>{{k, 17}, {k2, 30}}));
+  EXPECT_TRUE(del.empty());
+  t.remove(k, 20);  // the loser: nothing changes
+  t.remove(k2, 30);
+  t.add(k2, 31);    // back with another rule
+  up.clear();
+  t.take_changes(up, del);
+  EXPECT_EQ(up, (std::vector<std::pair<PolicyKey, uint32_t>>{{k2, 31}}));
+  EXPECT_TRUE(del.empty());
+  t.remove(k, 17);
+  t.remove(k2, 31);
+  t.add(k2, 31);  // removed and re-added: no change at all
+  up.clear();
+  t.take_changes(up, del);
+  EXPECT_TRUE(up.empty());
+  EXPECT_EQ(del, std::vector<PolicyKey>{k});
+  EXPECT_EQ(m, (std::map<PolicyKey, uint32_t>{{k2, 31}}));
 }
 
 TEST(Regions, SignaturesOfNestedBlocks) {
