@@ -4,15 +4,23 @@
 // updates against a fresh compile of the same input.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "tests/unit/policy/compile_harness.h"
 
 namespace strand::policy::testing {
 namespace {
 
+// STRAND_COMPILE_SEEDS=N runs N seeds instead of the default (a soak).
+uint32_t seeds(uint32_t dflt) {
+  const char* env = std::getenv("STRAND_COMPILE_SEEDS");
+  return env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : dflt;
+}
+
 TEST(CompileDifferential, RandomClustersAgreeWithEvaluate) {
   size_t checked = 0;
   size_t entries = 0;
-  for (uint32_t seed = 1; seed <= 250; ++seed) {
+  for (uint32_t seed = 1; seed <= seeds(250); ++seed) {
     Rand r(seed);
     World w = random_world(r);
     Compiler c;
@@ -127,7 +135,7 @@ void mutate(Rand& r, World& w, std::string& what) {
 
 TEST(CompileDifferential, IncrementalEqualsFromScratch) {
   size_t steps = 0;
-  for (uint32_t seed = 1; seed <= 40; ++seed) {
+  for (uint32_t seed = 1; seed <= seeds(40); ++seed) {
     Rand r(seed * 7919);
     World w = random_world(r);
     Compiler inc;
@@ -175,7 +183,7 @@ TEST(CompileDifferential, TightLimitsNeverExceededAndFailClosed) {
   size_t rejected = 0;
   size_t by_reason[3] = {0, 0, 0};
   size_t truncated_steps = 0;
-  for (uint32_t seed = 1; seed <= 25; ++seed) {
+  for (uint32_t seed = 1; seed <= seeds(25); ++seed) {
     Rand r(seed * 104729);
     World w = random_world(r);
     CompilerLimits lim;
