@@ -851,10 +851,15 @@ struct Compiler::Impl {
           }
         }
       }
-      // A map smaller than this node's own addresses: never exceed it anyway.
-      for (auto it = want.end(); want.size() > limits.max_ipcache_entries && it != want.begin();) {
-        --it;
-        if (it->first.len != 0) it = want.erase(it);
+      // A map smaller than this node's own endpoints: never exceed it anyway.
+      // Local endpoints' addresses go first (last first), the node's last.
+      std::set<IpPrefix> hosts;
+      for (const IpAddr& ip : host_ips) hosts.insert(host_prefix(ip));
+      for (bool cut_hosts : {false, true}) {
+        for (auto it = want.end(); want.size() > limits.max_ipcache_entries && it != want.begin();) {
+          --it;
+          if (it->first.len != 0 && (cut_hosts || !hosts.contains(it->first))) it = want.erase(it);
+        }
       }
     }
     for (const auto& [p, v] : want) {

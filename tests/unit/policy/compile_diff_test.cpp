@@ -222,11 +222,16 @@ TEST(CompileDifferential, TightLimitsNeverExceededAndFailClosed) {
       for (const auto& [k, v] : s.policy) ASSERT_TRUE(live.contains(v));
       // When pods alone overflow the ipcache, the last pod addresses are
       // left out (they resolve as outside addresses): no decision check.
-      bool truncated = std::ranges::any_of(w.cluster.pods, [&](const Pod& p) {
-        return std::ranges::any_of(p.ips, [&](const IpAddr& ip) {
-          return !s.ipcache.contains(IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())});
-        });
-      });
+      auto missing = [&](const IpAddr& ip) {
+        return !s.ipcache.contains(IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())});
+      };
+      bool truncated =
+          std::ranges::any_of(w.cluster.pods, [&](const Pod& p) { return std::ranges::any_of(p.ips, missing); }) ||
+          std::ranges::any_of(w.endpoints, [&](const LocalEndpoint& e) { return std::ranges::any_of(e.ips, missing); });
+      for (const IpAddr& h : w.host_ips) {
+        // The node's addresses go only when they alone do not fit.
+        ASSERT_TRUE(!missing(h) || lim.max_ipcache_entries < 2 + w.host_ips.size()) << "seed " << seed;
+      }
       if (truncated) {
         ++truncated_steps;
       } else {
