@@ -153,9 +153,17 @@ TEST(CompileScale, ThousandPodsThousandPolicies) {
   std::printf("scale: %-28s %8.2f ms\n", "first update", first_ms);
   EXPECT_LT(first_ms, 60000);
   EXPECT_LT(step("no change"), kSingleUpdateBoundMs);
-  w.cluster.policies.push_back(scale_policy(1000, 0));
+  // A port no other rule names, so the new policy's entries are new keys.
+  NetworkPolicy added = scale_policy(1000, 0);
+  for (auto* rules : {&added.ingress, &added.egress}) {
+    for (Rule& rule : *rules) rule.ports.push_back(port_of(Protocol::kTcp, uint16_t{7777}));
+  }
+  w.cluster.policies.push_back(added);
   EXPECT_LT(step("add one policy"), kSingleUpdateBoundMs);
   w.cluster.policies[500] = scale_policy(500, 99);
+  for (auto* rules : {&w.cluster.policies[500].ingress, &w.cluster.policies[500].egress}) {
+    for (Rule& rule : *rules) rule.ports.push_back(port_of(Protocol::kUdp, uint16_t{7777}));
+  }
   EXPECT_LT(step("change one policy"), kSingleUpdateBoundMs);
   w.cluster.policies.erase(w.cluster.policies.begin() + 250);
   EXPECT_LT(step("remove one policy"), kSingleUpdateBoundMs);
