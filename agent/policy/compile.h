@@ -25,6 +25,32 @@
 //    match pod IPs.
 //  - host_ips (this node's addresses, pod gateways) are HOST: always allowed.
 //  - 0.0.0.0/0 and ::/0 are always present (WORLD).
+//  - identity numbers are >= 256 (below is reserved); a freed number is
+//    reused only after every other number has been used.
+//  - ipBlock "set" above means the ipBlocks of enforced policies; identical
+//    ipBlocks (same cidr and except) of several rules count once.
+//  - an ipcache key that is both a pod IP and a host IP is the pod's.
+//
+// Not enforced (policy_status().enforced == false, reason says why), the
+// policy's rules write nothing and the pods it selects still get the
+// ENFORCE flag of its directions (fail closed):
+//  - an egress rule with an ipBlock peer and a named port (pods inside and
+//    outside the block share label identities, so no key can say "this
+//    named port, only inside the block");
+//  - a policy that does not fit CompilerLimits (rule ids, policy map or
+//    ipcache entries): policies are admitted in the order they first
+//    appeared, and when growth (new pods matching rules) overflows a map
+//    the latest admitted policies give way. A policy kept out is retried by
+//    a later update once the map it did not fit in got smaller, so an
+//    update after one that had to evict may admit it again.
+// A local endpoint whose pod is not in the cluster gets identity 0 and both
+// ENFORCE flags (only HOST passes) until the pod is known.
+//
+// Incremental work: a changed policy recomputes only its rules; a new label
+// or cidr identity is matched against every rule's peers once (each rule
+// caches the identities it matches); an endpoint is redone only when its
+// record or pod changed. The ipcache (O(pods + prefixes)) and the endpoint
+// table (O(endpoints)) are rebuilt and diffed on every update.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -148,6 +174,9 @@ struct CompilerLimits {
 class Compiler {
  public:
   explicit Compiler(CompilerLimits limits = {});
+  ~Compiler();
+  Compiler(Compiler&&) noexcept;
+  Compiler& operator=(Compiler&&) noexcept;
 
   // Brings state() to what `in` requires and returns the difference from the
   // previous state(). The first call returns the whole state as upserts.
@@ -155,17 +184,23 @@ class Compiler {
 
   [[nodiscard]] const DatapathState& state() const;
   [[nodiscard]] std::optional<RuleInfo> rule(uint32_t rule_id) const;
-  // The rule ids of a policy ("ns/name"), in spec order per direction.
+  // The rule ids of a policy ("ns/name"): its ingress rules in spec order,
+  // then its egress rules (only the directions in its policyTypes); empty
+  // when the policy is not enforced.
   [[nodiscard]] std::vector<uint32_t> rules_of(const std::string& policy) const;
+  // 0, HOST and WORLD are kReserved; nullopt for a number not in use.
   [[nodiscard]] std::optional<IdentityInfo> identity(uint32_t id) const;
+  // Status of a policy of the last input ("unknown policy" when absent).
+
   [[nodiscard]] PolicyStatus policy_status(const std::string& policy) const;
   // The policies ("ns/name") isolating endpoint ep_id in dir, sorted: who to
-  // blame for a STRAND_RULE_ISOLATED drop.
+  // blame for a STRAND_RULE_ISOLATED drop. Empty for an endpoint whose pod
+  // is unknown (it fails closed without a policy).
   [[nodiscard]] std::vector<std::string> isolated_by(uint32_t ep_id, Direction dir) const;
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace strand::policy

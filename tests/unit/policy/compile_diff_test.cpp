@@ -1,0 +1,252 @@
+// The compiler against the reference semantics: random clusters, the BPF
+// decision emulated over state() compared with evaluate() for every local
+// endpoint, peer, port and protocol, both directions; and incremental
+// updates against a fresh compile of the same input.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "tests/unit/policy/compile_harness.h"
+
+namespace strand::policy::testing {
+namespace {
+
+// STRAND_COMPILE_SEEDS=N runs N seeds instead of the default (a soak).
+uint32_t seeds(uint32_t dflt) {
+  const char* env = std::getenv("STRAND_COMPILE_SEEDS");
+  return env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : dflt;
+}
+
+TEST(CompileDifferential, RandomClustersAgreeWithEvaluate) {
+  size_t checked = 0;
+  size_t entries = 0;
+  for (uint32_t seed = 1; seed <= seeds(250); ++seed) {
+    Rand r(seed);
+    World w = random_world(r);
+    Compiler c;
+    Delta d = c.update(w.input());
+    std::string err;
+    DatapathState applied = apply_delta({}, d, &err);
+    ASSERT_EQ(err, "") << "seed " << seed;
+    ASSERT_EQ(applied, c.state()) << "seed " << seed;
+    std::string m = check_decisions(w, c, &checked);
+    ASSERT_EQ(m, "") << "seed " << seed << "\n" << m;
+    entries += c.state().policy.size();
+  }
+  std::printf("decisions checked: %zu, policy entries: %zu\n", checked, entries);
+}
+
+// One random change to the world.
+void mutate(Rand& r, World& w, std::string& what) {
+  auto nss = w.ns_names();
+  auto& pods = w.cluster.pods;
+  auto& pols = w.cluster.policies;
+  switch (r.n(0, 10)) {
+    case 0:
+      if (!pods.empty()) {
+        Pod& p = pods[static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1))];
+        p.labels = random_labels(r, kPodKeys);
+        what = "labels of " + p.name;
+      }
+      break;
+    case 1: {
+      Pod p = random_pod(r, nss, w.next_pod++, w.used);
+      what = "add pod " + p.name;
+      pods.push_back(p);
+      if (r.p(0.5)) w.endpoints.push_back({static_cast<uint32_t>(500 + w.next_pod), p.ns, p.name, p.ips, false});
+      break;
+    }
+    case 2:
+      if (pods.size() > 1) {
+        size_t i = static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1));
+        what = "remove pod " + pods[i].name;
+        // Its endpoint stays for a while sometimes: the pod is then unknown.
+        if (r.p(0.7)) {
+          std::erase_if(w.endpoints, [&](const LocalEndpoint& e) { return e.ns == pods[i].ns && e.name == pods[i].name; });
+        }
+        pods.erase(pods.begin() + static_cast<long>(i));
+      }
+      break;
+    case 3:
+      what = "add policy";
+      pols.push_back(random_policy(r, nss, w.next_policy++));
+      break;
+    case 4:
+      if (!pols.empty()) {
+        NetworkPolicy& np = pols[static_cast<size_t>(r.n(0, static_cast<int>(pols.size()) - 1))];
+        what = "change policy " + np.id();
+        NetworkPolicy fresh = random_policy(r, nss, 0);
+        fresh.ns = np.ns;
+        fresh.name = np.name;
+        if (r.p(0.5)) fresh.ingress = np.ingress;  // sometimes a small change
+        np = fresh;
+      }
+      break;
+    case 5:
+      if (!pols.empty()) {
+        size_t i = static_cast<size_t>(r.n(0, static_cast<int>(pols.size()) - 1));
+        what = "remove policy " + pols[i].id();
+        pols.erase(pols.begin() + static_cast<long>(i));
+      }
+      break;
+    case 6:
+      if (!w.cluster.namespaces.empty()) {
+        auto& n = w.cluster.namespaces[static_cast<size_t>(r.n(0, static_cast<int>(w.cluster.namespaces.size()) - 1))];
+        n.labels = random_labels(r, kNsKeys);
+        what = "labels of namespace " + n.name;
+      }
+      break;
+    case 7:
+      if (!w.endpoints.empty()) {
+        auto& e = w.endpoints[static_cast<size_t>(r.n(0, static_cast<int>(w.endpoints.size()) - 1))];
+        e.audit = !e.audit;
+        what = "audit of endpoint " + std::to_string(e.ep_id);
+      }
+      break;
+    case 8:
+      if (!pods.empty()) {
+        Pod& p = pods[static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1))];
+        p.ports.clear();
+        if (r.p(0.7)) p.ports.push_back({r.pick(kPortNames), r.pick(kPortNums), static_cast<Protocol>(r.n(0, 2))});
+        what = "ports of " + p.name;
+      }
+      break;
+    case 9:
+      if (!pods.empty()) {
+        // A pod changes address (restart); its endpoint follows.
+        Pod& p = pods[static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1))];
+        Pod q = random_pod(r, nss, 0, w.used);
+        p.ips = q.ips;
+        for (auto& e : w.endpoints) {
+          if (e.ns == p.ns && e.name == p.name) e.ips = p.ips;
+        }
+        what = "addresses of " + p.name;
+      }
+      break;
+    default: {
+      // Several policies at once.
+      what = "policy burst";
+      for (int i = 0; i < 3; ++i) pols.push_back(random_policy(r, nss, w.next_policy++));
+      if (pols.size() > 4) pols.erase(pols.begin());
+      break;
+    }
+  }
+}
+
+TEST(CompileDifferential, IncrementalEqualsFromScratch) {
+  size_t steps = 0;
+  for (uint32_t seed = 1; seed <= seeds(40); ++seed) {
+    Rand r(seed * 7919);
+    World w = random_world(r);
+    Compiler inc;
+    (void)inc.update(w.input());
+    for (int step = 0; step < 25; ++step) {
+      std::string what;
+      mutate(r, w, what);
+      DatapathState prev = inc.state();
+      Delta d = inc.update(w.input());
+      std::string err;
+      DatapathState applied = apply_delta(prev, d, &err);
+      ASSERT_EQ(err, "") << "seed " << seed << " step " << step << " " << what;
+      ASSERT_EQ(applied, inc.state()) << "seed " << seed << " step " << step << " " << what;
+      for (uint32_t id : d.new_rules) ASSERT_TRUE(inc.rule(id).has_value());
+
+      Compiler fresh;
+      (void)fresh.update(w.input());
+      std::string e1, e2;
+      auto ci = canonical(inc, &e1);
+      auto cf = canonical(fresh, &e2);
+      ASSERT_EQ(e1, "") << "seed " << seed << " step " << step;
+      if (ci != cf) {
+        std::vector<std::string> only_inc, only_fresh;
+        std::ranges::set_difference(ci, cf, std::back_inserter(only_inc));
+        std::ranges::set_difference(cf, ci, std::back_inserter(only_fresh));
+        std::string msg;
+        for (size_t i = 0; i < only_inc.size() && i < 10; ++i) msg += "  incremental only: " + only_inc[i] + "\n";
+        for (size_t i = 0; i < only_fresh.size() && i < 10; ++i) msg += "  fresh only: " + only_fresh[i] + "\n";
+        FAIL() << "seed " << seed << " step " << step << " after " << what << "\n" << msg << describe(w);
+      }
+      if (step % 8 == 7) {
+        std::string m = check_decisions(w, inc);
+        ASSERT_EQ(m, "") << "seed " << seed << " step " << step << " after " << what << "\n" << m;
+      }
+      ++steps;
+    }
+  }
+  std::printf("incremental steps checked: %zu\n", steps);
+}
+
+// Tight limits: the policies that do not fit are reported not enforced and
+// fail closed; the rest still agrees with evaluate() (with the rejected
+// policies' rules removed) and no limit is ever exceeded.
+TEST(CompileDifferential, TightLimitsNeverExceededAndFailClosed) {
+  size_t rejected = 0;
+  size_t by_reason[3] = {0, 0, 0};
+  size_t truncated_steps = 0;
+  for (uint32_t seed = 1; seed <= seeds(25); ++seed) {
+    Rand r(seed * 104729);
+    World w = random_world(r);
+    CompilerLimits lim;
+    lim.max_policy_entries = static_cast<size_t>(r.n(2, 40));
+    lim.max_rules = STRAND_RULE_FIRST + static_cast<uint32_t>(r.n(2, 12));
+    std::set<IpAddr> base(w.host_ips.begin(), w.host_ips.end());
+    for (const auto& p : w.cluster.pods) base.insert(p.ips.begin(), p.ips.end());
+    for (const auto& e : w.endpoints) base.insert(e.ips.begin(), e.ips.end());
+    lim.max_ipcache_entries = 2 + base.size() + static_cast<size_t>(r.n(1, 6));
+    Compiler inc(lim);
+    DatapathState prev;
+    for (int step = 0; step < 15; ++step) {
+      std::string what = "initial";
+      if (step > 0) mutate(r, w, what);
+      Delta d = inc.update(w.input());
+      std::string err;
+      DatapathState applied = apply_delta(prev, d, &err);
+      ASSERT_EQ(err, "") << "seed " << seed << " step " << step << " " << what;
+      ASSERT_EQ(applied, inc.state()) << "seed " << seed << " step " << step << " " << what;
+      const DatapathState& s = inc.state();
+      ASSERT_LE(s.policy.size(), lim.max_policy_entries);
+      ASSERT_LE(s.ipcache.size(), lim.max_ipcache_entries);
+      std::set<uint32_t> live;
+      for (const auto& np : w.cluster.policies) {
+        for (uint32_t id : inc.rules_of(np.id())) {
+          ASSERT_GE(id, uint32_t{STRAND_RULE_FIRST});
+          ASSERT_LT(id, lim.max_rules);
+          ASSERT_TRUE(live.insert(id).second) << "rule id " << id << " used twice";
+        }
+        PolicyStatus st = inc.policy_status(np.id());
+        if (!st.enforced) ++rejected;
+        if (st.reason.starts_with("policy map full")) ++by_reason[0];
+        if (st.reason.starts_with("rule ids")) ++by_reason[1];
+        if (st.reason.starts_with("ipcache full")) ++by_reason[2];
+      }
+      for (const auto& [k, v] : s.policy) ASSERT_TRUE(live.contains(v));
+      // When pods alone overflow the ipcache, the last pod addresses are
+      // left out (they resolve as outside addresses): no decision check.
+      auto missing = [&](const IpAddr& ip) {
+        return !s.ipcache.contains(IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())});
+      };
+      bool truncated =
+          std::ranges::any_of(w.cluster.pods, [&](const Pod& p) { return std::ranges::any_of(p.ips, missing); }) ||
+          std::ranges::any_of(w.endpoints, [&](const LocalEndpoint& e) { return std::ranges::any_of(e.ips, missing); });
+      for (const IpAddr& h : w.host_ips) {
+        // The node's addresses go only when they alone do not fit.
+        ASSERT_TRUE(!missing(h) || lim.max_ipcache_entries < 2 + w.host_ips.size()) << "seed " << seed;
+      }
+      if (truncated) {
+        ++truncated_steps;
+      } else {
+        std::string m = check_decisions(w, inc);
+        ASSERT_EQ(m, "") << "seed " << seed << " step " << step << " after " << what << "\n" << m;
+      }
+      prev = s;
+    }
+  }
+  std::printf("policy states not enforced: %zu (policy map full %zu, rule ids %zu, ipcache full %zu), steps with pods cut from the ipcache: %zu\n",
+              rejected, by_reason[0], by_reason[1], by_reason[2], truncated_steps);
+  EXPECT_GT(by_reason[0], 0U);
+  EXPECT_GT(by_reason[1], 0U);
+  EXPECT_GT(by_reason[2], 0U);
+}
+
+}  // namespace
+}  // namespace strand::policy::testing
