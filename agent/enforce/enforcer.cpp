@@ -33,7 +33,12 @@ std::set<std::string> audit_namespaces(const model::Model& m) {
 }  // namespace
 
 Enforcer::Enforcer(model::Model& model, MapFds fds, EnforcerOptions opts)
-    : model_(model), fds_(fds), opts_(opts) {
+    : model_(model),
+      fds_(fds),
+      opts_(opts),
+      // Not what an earlier agent left in the pinned entries (its policy may
+      // have changed while no agent ran): start from the clock.
+      rev_(static_cast<uint32_t>(std::chrono::system_clock::now().time_since_epoch().count())) {
   sub_ = model_.subscribe([this](uint64_t, std::span<const model::Change>) {
     {
       std::lock_guard lock(sig_mu_);
@@ -114,7 +119,7 @@ Status Enforcer::sync_locked() {
   const policy::Delta delta = compiler_.update(in);
   std::set<uint32_t> attached;
   for (const auto& [id, ep] : endpoints_) attached.insert(id);
-  auto n = write_delta(fds_, delta, attached);
+  auto n = write_delta(fds_, delta, attached, rev_);
   ++stats_.syncs;
   if (!n) {
     ++stats_.errors;
@@ -134,6 +139,15 @@ Status Enforcer::sync_locked() {
     }
     stats_.pruned += *pruned;
     need_prune_ = false;
+  }
+  if (!delta.empty()) {
+    // Last: tracked connections are judged again by what is in the maps now.
+    ++rev_;
+    if (auto st = write_revision(fds_, compiler_.state(), attached, rev_); !st) {
+      ++stats_.errors;
+      log::error("policy revision not written", {{"error", st.error().message()}});
+      return st;
+    }
   }
   stats_.written += n->written;
   stats_.deleted += n->deleted;
@@ -199,7 +213,7 @@ Result<strand_endpoint> Enforcer::admit(const EndpointRecord& rec, uint32_t ep_i
   }
   const auto& eps = compiler_.state().endpoints;
   auto it = eps.find(ep_id);
-  return endpoint_value(ep_id, it == eps.end() ? policy::EndpointState{} : it->second);
+  return endpoint_value(ep_id, it == eps.end() ? policy::EndpointState{} : it->second, rev_);
 }
 
 void Enforcer::forget(uint32_t ep_id) {
@@ -217,7 +231,7 @@ strand_endpoint Enforcer::entry(uint32_t ep_id) const {
   std::lock_guard lock(mu_);
   const auto& eps = compiler_.state().endpoints;
   auto it = eps.find(ep_id);
-  return endpoint_value(ep_id, it == eps.end() ? policy::EndpointState{} : it->second);
+  return endpoint_value(ep_id, it == eps.end() ? policy::EndpointState{} : it->second, rev_);
 }
 
 EnforcerStats Enforcer::stats() const {

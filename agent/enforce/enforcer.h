@@ -96,6 +96,7 @@ class Enforcer : public agent::EndpointPolicy {
   std::map<uint32_t, policy::LocalEndpoint> endpoints_;
   std::vector<std::pair<uint64_t, uint64_t>> pending_gens_;  // (generation, model version)
   EnforcerStats stats_;
+  uint32_t rev_;  // strand_endpoint.policy_rev of the current state
   bool need_prune_ = false;  // the maps may hold entries the compiler does not know
 
   std::mutex sig_mu_;  // dirty_, stop_ (never held while taking mu_)

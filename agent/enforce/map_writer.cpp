@@ -26,11 +26,12 @@ strand_ipcache_value ipcache_value(const policy::IpcacheValue& v) {
   return out;
 }
 
-strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s) {
+strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s, uint32_t policy_rev) {
   strand_endpoint e{};
   e.ep_id = ep_id;
   e.identity = s.identity;
   e.flags = s.flags;
+  e.policy_rev = policy_rev;
   return e;
 }
 
@@ -56,7 +57,8 @@ std::string describe(const policy::PolicyKey& k) {
 
 }  // namespace
 
-Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d, const std::set<uint32_t>& endpoints) {
+Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d, const std::set<uint32_t>& endpoints,
+                                uint32_t policy_rev) {
   WriteCounts n;
   if (!d.new_rules.empty()) {
     const int ncpu = libbpf_num_possible_cpus();
@@ -84,7 +86,7 @@ Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d, const
   }
   for (const auto& [ep, s] : d.endpoint_upserts) {
     if (!endpoints.contains(ep)) continue;
-    const strand_endpoint v = endpoint_value(ep, s);
+    const strand_endpoint v = endpoint_value(ep, s, policy_rev);
     if (auto st = put(fds.endpoints, &ep, &v, "endpoints", "ep " + std::to_string(ep)); !st) {
       return std::unexpected(st.error());
     }
@@ -101,6 +103,16 @@ Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d, const
     ++n.deleted;
   }
   return n;
+}
+
+Status write_revision(const MapFds& fds, const policy::DatapathState& state, const std::set<uint32_t>& endpoints,
+                      uint32_t policy_rev) {
+  for (const auto& [ep, s] : state.endpoints) {
+    if (!endpoints.contains(ep)) continue;
+    const strand_endpoint v = endpoint_value(ep, s, policy_rev);
+    if (auto st = put(fds.endpoints, &ep, &v, "endpoints", "ep " + std::to_string(ep) + " revision"); !st) return st;
+  }
+  return {};
 }
 
 namespace {

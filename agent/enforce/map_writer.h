@@ -24,7 +24,7 @@ struct MapFds {
 
 [[nodiscard]] strand_lpm_key ipcache_key(const IpPrefix& p);
 [[nodiscard]] strand_ipcache_value ipcache_value(const policy::IpcacheValue& v);
-[[nodiscard]] strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s);
+[[nodiscard]] strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s, uint32_t policy_rev);
 
 struct WriteCounts {
   size_t written = 0;
@@ -32,9 +32,16 @@ struct WriteCounts {
 };
 
 // `endpoints`: the ep_ids whose entries this writer may create or update
-// (endpoints still attached). Stops at the first error.
+// (endpoints still attached); their entries carry `policy_rev`. Stops at the
+// first error.
 [[nodiscard]] Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d,
-                                              const std::set<uint32_t>& endpoints);
+                                              const std::set<uint32_t>& endpoints, uint32_t policy_rev);
+
+// The last step of a change: every endpoint of `state` in `endpoints` gets
+// `policy_rev`, so tracked connections are judged again by what is now in
+// the maps (strand_endpoint.policy_rev).
+[[nodiscard]] Status write_revision(const MapFds& fds, const policy::DatapathState& state,
+                                    const std::set<uint32_t>& endpoints, uint32_t policy_rev);
 
 // Deletes every policy and ipcache key the state does not have (entries an
 // earlier agent left pinned). Returns how many went.

@@ -59,7 +59,13 @@ struct strand_endpoint {
 	__u32 ep_id;    /* agent-allocated, != 0; 0 means "no record" */
 	__u32 identity; /* security identity of the pod */
 	__u32 flags;    /* STRAND_EP_F_* */
-	__u32 pad;
+	/* Bumped by the agent after every policy change that may take an
+	 * allowance away (written after the change is complete). A tracked
+	 * connection whose ct entry carries another revision has its opening
+	 * side judged again by the current policy on its next packet, so an
+	 * update cuts connections the new policy denies (UDP tuples reused
+	 * by later exchanges included). */
+	__u32 policy_rev;
 };
 
 /* LPM key for ipcache and prefilter. prefixlen counts the family/pad word
