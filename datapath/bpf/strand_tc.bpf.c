@@ -5,12 +5,13 @@
  *
  * Per packet: parse; malformed -> count the reason, rate-limited drop event,
  * TC_ACT_SHOT; not IP -> count as non_ip, pass; non-first fragment -> count,
- * pass; ICMPv6 neighbour discovery / MLD -> pass; otherwise conntrack: a
- * packet of a tracked connection (either side) is counted and passes with
- * no policy lookup; a packet no connection owns is an ICMP error of a
- * tracked connection (passes, opens nothing) or opens one if NetworkPolicy
- * lets it (policy.h): denied -> drop reason policy-denied, event, no entry;
- * audit mode -> counted as policy-audit, event, passes and opens it.
+ * pass; otherwise conntrack: a packet of a tracked connection (either
+ * side) is counted and passes with no policy lookup; a packet no
+ * connection owns is ICMPv6 neighbour discovery / MLD or an ICMP error of a
+ * tracked connection (passes, opens nothing), or opens a connection if
+ * NetworkPolicy lets it (policy.h): denied -> drop reason policy-denied,
+ * event, no entry; audit mode -> counted as policy-audit, event, passes
+ * and opens it.
  *
  * What drops and what passes, deliberately:
  *  - anything that claims to be IP but cannot be parsed to its ports drops:
@@ -50,10 +51,11 @@ const volatile struct strand_tc_config strand_cfg = {
 	.ct_other_ns = 60ULL * STRAND_NSEC_PER_SEC,
 };
 
-/* A packet no connection owns: an ICMP error of a tracked connection
- * passes as is; anything else is judged by policy and, let through, opens
- * an entry recording the rule. Returns STRAND_DROP_POLICY_DENIED for a
- * denied packet (nc carries the peer and rule for the event). */
+/* A packet no connection owns: neighbour discovery/MLD and ICMP errors of
+ * a tracked connection pass as they are; anything else is judged by policy
+ * and, let through, opens an entry recording the rule. Returns
+ * STRAND_DROP_POLICY_DENIED for a denied packet (nc carries the peer and
+ * rule for the event). Nothing here runs for a tracked packet. */
 static __always_inline int strand_open(struct __sk_buff *skb,
 				       struct strand_notify_ctx *nc,
 				       __u32 ep_flags,
@@ -65,6 +67,8 @@ static __always_inline int strand_open(struct __sk_buff *skb,
 	__u32 rule;
 	__u16 end;
 
+	if (strand_icmp6_ndisc(pkt))
+		return STRAND_DROP_NONE;
 	if (strand_icmp_related(skb, pkt, nc->dir, nc->ep_id, nc->now,
 				&strand_cfg))
 		return STRAND_DROP_NONE; /* STRAND_RULE_RELATED */
@@ -158,8 +162,6 @@ static __always_inline int strand_pod(struct __sk_buff *skb, __u8 dir)
 	reason = strand_ct_check(&pkt);
 	if (reason)
 		goto drop;
-	if (strand_icmp6_ndisc(&pkt))
-		goto pass;
 	reason = strand_track(skb, &nc, ep_flags, &pkt);
 	if (reason)
 		goto drop;
