@@ -24,7 +24,9 @@
  *    they carry no ports to judge, and the first fragment (which has them)
  *    was judged like any packet: denied, it never reaches the peer, which
  *    then cannot reassemble the datagram from the later ones and drops them
- *    (tracking fragments to their first is later work);
+ *    (and Linux discards overlapping fragments, so a later one cannot
+ *    rewrite the judged ports); tracking fragments to their first is later
+ *    work;
  *  - ICMPv6 neighbour discovery, router messages and MLD pass whatever the
  *    policy: without them the pod loses its neighbours and multicast.
  */
