@@ -57,8 +57,9 @@ const volatile struct strand_tc_config strand_cfg = {
  * a tracked connection pass as they are; anything else is judged by policy
  * and, let through, opens an entry recording the rule. Returns
  * STRAND_DROP_POLICY_DENIED for a denied packet (nc carries the peer and
- * rule for the event). Nothing here runs for a tracked packet. */
-static __always_inline int strand_open(struct __sk_buff *skb,
+ * rule for the event). Nothing here runs for a tracked packet: it is a
+ * subprogram of its own so the tracked fast path stays compact. */
+static __noinline int strand_open(struct __sk_buff *skb,
 				       struct strand_notify_ctx *nc,
 				       __u32 ep_flags,
 				       const struct strand_pkt *pkt)
