@@ -40,7 +40,10 @@ struct TimeBase {
 // "2026-11-23T19:04:05.123456789Z"
 [[nodiscard]] std::string rfc3339_ns(int64_t unix_ns);
 
-// One ringbuf record, checked for type and size.
+// One ringbuf record, checked for type and size. A drop event is kept whole:
+// policy drops (reasons policy-denied, policy-audit) carry the peer's
+// remote_identity and cidr_identity and the rule_id (STRAND_RULE_ISOLATED)
+// in it, 0 for other drops.
 using Event = std::variant<strand_drop_event, strand_flow_event>;
 [[nodiscard]] Result<Event> decode_event(std::span<const std::byte> data);
 

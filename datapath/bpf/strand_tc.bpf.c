@@ -5,18 +5,30 @@
  *
  * Per packet: parse; malformed -> count the reason, rate-limited drop event,
  * TC_ACT_SHOT; not IP -> count as non_ip, pass; non-first fragment -> count,
- * pass; otherwise conntrack, count, pass. Policy slots in after conntrack
- * (the endpoint's flags already say where it is enforced).
+ * pass; otherwise conntrack: a packet of a tracked connection (either
+ * side) is counted and passes with no policy lookup; a packet no
+ * connection owns is ICMPv6 neighbour discovery / MLD or an ICMP error of a
+ * tracked connection (passes, opens nothing), or opens a connection if
+ * NetworkPolicy lets it (policy.h): denied -> drop reason policy-denied,
+ * event, no entry; audit mode -> counted as policy-audit, event, passes
+ * and opens it.
  *
  * What drops and what passes, deliberately:
  *  - anything that claims to be IP but cannot be parsed to its ports drops:
- *    later policy decides on those ports, so an unparsable packet would be a
- *    way around it;
+ *    policy decides on those ports, so an unparsable packet would be a way
+ *    around it;
  *  - frames that are not IP (ARP, LLDP, ...) pass: the host does not route
  *    them and the pod needs ARP/ND for nothing but its gateway;
  *  - MPLS/PPPoE/too many VLAN tags drop: they hide IP from the parser;
- *  - non-first fragments pass uncounted by conntrack: they carry no ports
- *    (tracking fragments to their first is later work).
+ *  - non-first fragments pass uncounted by conntrack and bypass policy:
+ *    they carry no ports to judge, and the first fragment (which has them)
+ *    was judged like any packet: denied, it never reaches the peer, which
+ *    then cannot reassemble the datagram from the later ones and drops them
+ *    (and Linux discards overlapping fragments, so a later one cannot
+ *    rewrite the judged ports); tracking fragments to their first is later
+ *    work;
+ *  - ICMPv6 neighbour discovery, router messages and MLD pass whatever the
+ *    policy: without them the pod loses its neighbours and multicast.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -27,6 +39,7 @@
 #include "endpoint.h"
 #include "notify.h"
 #include "parse.h"
+#include "policy.h"
 #include "stats.h"
 #include "strand_maps.h"
 
@@ -40,9 +53,60 @@ const volatile struct strand_tc_config strand_cfg = {
 	.ct_other_ns = 60ULL * STRAND_NSEC_PER_SEC,
 };
 
-static __always_inline void strand_track(struct __sk_buff *skb,
-					 const struct strand_notify_ctx *nc,
-					 const struct strand_pkt *pkt)
+/* A packet no connection owns: neighbour discovery/MLD and ICMP errors of
+ * a tracked connection pass as they are; anything else is judged by policy
+ * and, let through, opens an entry recording the rule. Returns
+ * STRAND_DROP_POLICY_DENIED for a denied packet (nc carries the peer and
+ * rule for the event). Nothing here runs for a tracked packet: it is a
+ * subprogram of its own so the tracked fast path stays compact. */
+static __noinline int strand_open(struct __sk_buff *skb,
+				       struct strand_notify_ctx *nc,
+				       __u32 ep_flags,
+				       const struct strand_pkt *pkt)
+{
+	struct strand_ct_entry *ce;
+	struct strand_ct_key key;
+	struct strand_peer peer;
+	__u32 rule;
+	__u16 end;
+
+	if (strand_icmp6_ndisc(pkt))
+		return STRAND_DROP_NONE;
+	if (strand_icmp_related(skb, pkt, nc->dir, nc->ep_id, nc->now,
+				&strand_cfg))
+		return STRAND_DROP_NONE; /* STRAND_RULE_RELATED */
+
+	strand_peer_lookup(pkt, nc->dir, &peer);
+	rule = strand_policy_rule(ep_flags, nc->ep_id, nc->dir, pkt, &peer);
+	if (rule != STRAND_RULE_NONE)
+		strand_policy_hit(rule);
+	if (rule == STRAND_RULE_ISOLATED) {
+		nc->remote_identity = peer.identity;
+		nc->cidr_identity = peer.cidr_identity;
+		nc->rule_id = rule;
+		if (!(ep_flags & STRAND_EP_F_AUDIT))
+			return STRAND_DROP_POLICY_DENIED;
+		strand_ep_count_drop(nc->st, nc->dir, STRAND_DROP_POLICY_AUDIT);
+		strand_notify_drop(skb, nc, &strand_cfg,
+				   STRAND_DROP_POLICY_AUDIT);
+	}
+
+	strand_ct_key_set(&key, pkt, nc->dir, 0);
+	ce = strand_ct_create(&key, pkt, nc->ep_id, peer.identity, rule,
+			      nc->now);
+	if (!ce)
+		return STRAND_DROP_NONE;
+	end = strand_ct_update(ce, STRAND_CT_ORIG, pkt, skb->len, nc->now);
+	if (end)
+		strand_notify_flow_end(nc, &strand_cfg, &key, ce, end);
+	return STRAND_DROP_NONE;
+}
+
+/* Conntrack, then policy for what conntrack does not know. */
+static __always_inline int strand_track(struct __sk_buff *skb,
+					struct strand_notify_ctx *nc,
+					__u32 ep_flags,
+					const struct strand_pkt *pkt)
 {
 	struct strand_ct_entry *ce;
 	struct strand_ct_key key;
@@ -57,18 +121,12 @@ static __always_inline void strand_track(struct __sk_buff *skb,
 		bpf_map_delete_elem(&ct, &key);
 		ce = NULL;
 	}
-	if (!ce) {
-		strand_ct_key_set(&key, pkt, nc->dir, 0);
-		side = STRAND_CT_ORIG;
-		ce = strand_ct_create(&key, pkt, nc->ep_id,
-				      strand_remote_identity(pkt, nc->dir),
-				      nc->now);
-		if (!ce)
-			return;
-	}
+	if (!ce)
+		return strand_open(skb, nc, ep_flags, pkt);
 	end = strand_ct_update(ce, side, pkt, skb->len, nc->now);
 	if (end)
 		strand_notify_flow_end(nc, &strand_cfg, &key, ce, end);
+	return STRAND_DROP_NONE;
 }
 
 static __always_inline int strand_pod(struct __sk_buff *skb, __u8 dir)
@@ -80,12 +138,14 @@ static __always_inline int strand_pod(struct __sk_buff *skb, __u8 dir)
 	};
 	struct strand_endpoint *ep;
 	struct strand_pkt pkt = {};
+	__u32 ep_flags = 0;
 	int reason;
 
 	ep = strand_endpoint_lookup(skb->ifindex);
 	if (ep) {
 		nc.ep_id = ep->ep_id;
 		nc.identity = ep->identity;
+		ep_flags = ep->flags;
 	}
 	nc.st = strand_ep_stats_get(nc.ep_id);
 
@@ -105,7 +165,9 @@ static __always_inline int strand_pod(struct __sk_buff *skb, __u8 dir)
 	reason = strand_ct_check(&pkt);
 	if (reason)
 		goto drop;
-	strand_track(skb, &nc, &pkt);
+	reason = strand_track(skb, &nc, ep_flags, &pkt);
+	if (reason)
+		goto drop;
 pass:
 	strand_ep_count(nc.st, dir, skb->len);
 	return TC_ACT_OK;

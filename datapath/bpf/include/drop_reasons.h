@@ -34,9 +34,11 @@
 	X(MALFORMED_L4, 8, "malformed-l4")                                     \
 	/* TCP flags no stack sends (SYN+FIN, SYN+RST, none at all). */        \
 	X(CT_INVALID, 9, "ct-invalid")                                         \
-	/* Reserved for NetworkPolicy enforcement. */                          \
+	/* NetworkPolicy: the endpoint is isolated in this direction and no    \
+	 * rule allows the new connection (rule STRAND_RULE_ISOLATED). */      \
 	X(POLICY_DENIED, 10, "policy-denied")                                  \
-	/* Reserved: a packet policy would deny, passed in audit mode. */      \
+	/* Not a drop: a connection policy would deny, passed in audit mode    \
+	 * (counted and reported like a drop). */                              \
 	X(POLICY_AUDIT, 11, "policy-audit")                                    \
 	/* Source address in the uplink's CIDR deny list (XDP). */             \
 	X(PREFILTER_DENIED, 12, "prefilter-denied")

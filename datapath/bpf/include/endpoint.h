@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Who is on each end (BPF only): the endpoint behind a host veth, the
- * identity of a remote address, and the policy map laid out for the
- * NetworkPolicy work (defined so it is created and pinned with the others;
- * no program consults it yet). */
+ * identities of a remote address, and the maps NetworkPolicy reads and
+ * counts in (policy, policy_hits; the lookups are in policy.h). */
 #ifndef STRAND_ENDPOINT_H
 #define STRAND_ENDPOINT_H
 
@@ -49,10 +48,17 @@ strand_endpoint_lookup(__u32 ifindex)
 	return bpf_map_lookup_elem(&endpoints, &ifindex);
 }
 
-/* Identity of the peer: the destination of what leaves the pod, the
- * source of what enters it. */
-static __always_inline __u32 strand_remote_identity(const struct strand_pkt *pkt,
-						    __u8 dir)
+/* The peer as ipcache knows it: identity and cidr_identity (see
+ * strand_maps.h). */
+struct strand_peer {
+	__u32 identity;      /* STRAND_IDENTITY_UNKNOWN on a miss */
+	__u32 cidr_identity; /* 0: in no ipBlock */
+};
+
+/* One ipcache lookup for the peer: the destination of what leaves the pod,
+ * the source of what enters it. */
+static __always_inline void strand_peer_lookup(const struct strand_pkt *pkt,
+					       __u8 dir, struct strand_peer *peer)
 {
 	struct strand_ipcache_value *v;
 	struct strand_lpm_key key;
@@ -60,7 +66,13 @@ static __always_inline __u32 strand_remote_identity(const struct strand_pkt *pkt
 	strand_lpm_key_set(&key, pkt->family,
 			   dir == STRAND_DIR_EGRESS ? pkt->daddr : pkt->saddr);
 	v = bpf_map_lookup_elem(&ipcache, &key);
-	return v ? v->identity : STRAND_IDENTITY_UNKNOWN;
+	if (v) {
+		peer->identity = v->identity;
+		peer->cidr_identity = v->cidr_identity;
+	} else {
+		peer->identity = STRAND_IDENTITY_UNKNOWN;
+		peer->cidr_identity = 0;
+	}
 }
 
 #endif /* STRAND_ENDPOINT_H */

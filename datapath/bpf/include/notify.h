@@ -33,6 +33,10 @@ struct strand_notify_ctx {
 	__u32 ep_id;
 	__u32 identity;
 	__u32 ifindex;
+	/* Set by the policy decision for its events; 0 for other drops. */
+	__u32 remote_identity;
+	__u32 cidr_identity;
+	__u32 rule_id;
 	__u8 dir;
 };
 
@@ -127,6 +131,10 @@ strand_notify_drop(struct __sk_buff *skb, const struct strand_notify_ctx *nc,
 	ev->ifindex = nc->ifindex;
 	ev->identity = nc->identity;
 	ev->pkt_len = skb->len;
+	ev->remote_identity = nc->remote_identity;
+	ev->cidr_identity = nc->cidr_identity;
+	ev->rule_id = nc->rule_id;
+	ev->pad = 0;
 	__builtin_memset(ev->pkt, 0, sizeof(ev->pkt));
 	cap = skb->len;
 	if (cap > sizeof(ev->pkt))

@@ -98,6 +98,8 @@ struct strand_pkt {
 	__u8 frag;       /* STRAND_FRAG_* */
 	__u8 vlans;
 	__u8 ext_hdrs;
+	__u8 icmp_type; /* ICMP/ICMPv6 only */
+	__u8 icmp_code;
 	__u32 l3_off;
 	__u32 l4_off;
 	__u32 limit; /* end of the IP packet (offset): IP length field */
@@ -343,6 +345,8 @@ static __always_inline int strand_parse_l4(void *ctx, int kind,
 		if (off + sizeof(icmp) > pkt->limit ||
 		    strand_load(ctx, kind, off, &icmp, sizeof(icmp)))
 			return STRAND_DROP_TRUNCATED_L4;
+		pkt->icmp_type = icmp.type;
+		pkt->icmp_code = icmp.code;
 		echo = pkt->proto == IPPROTO_ICMP ? STRAND_ICMP_ECHO :
 						    STRAND_ICMPV6_ECHO_REQUEST;
 		reply = pkt->proto == IPPROTO_ICMP ? STRAND_ICMP_ECHOREPLY :

@@ -80,6 +80,19 @@ strand_lpm_key lpm_key(const std::vector<std::uint8_t>& addr, std::uint32_t bits
   return k;
 }
 
+strand_policy_key policy_key(const PolicyEntry& e) {
+  if (e.port_bits > 16) throw std::invalid_argument("policy_key: port_bits > 16");
+  strand_policy_key k{};
+  k.prefixlen = e.proto == 0 ? STRAND_POLICY_PREFIX_ANY_PROTO
+                             : STRAND_POLICY_PREFIX_ANY_PORT + e.port_bits;
+  k.ep_id = htonl(e.ep_id);
+  k.remote_identity = htonl(e.remote_identity);
+  k.dir = e.dir;
+  k.proto = e.proto;
+  k.dport = e.proto == 0 ? 0 : htons(e.port);
+  return k;
+}
+
 strand_ct_key ct_key(const std::vector<std::uint8_t>& saddr,
                      const std::vector<std::uint8_t>& daddr, std::uint16_t sport,
                      std::uint16_t dport, std::uint8_t proto, std::uint8_t dir) {
@@ -121,12 +134,30 @@ void TcDatapath::set_endpoint(std::uint32_t ifindex, const strand_endpoint& ep) 
   }
 }
 
-void TcDatapath::add_ipcache(const strand_lpm_key& key, std::uint32_t identity) {
+void TcDatapath::add_ipcache(const strand_lpm_key& key, std::uint32_t identity,
+                             std::uint32_t cidr_identity) {
   strand_ipcache_value v{};
   v.identity = identity;
+  v.cidr_identity = cidr_identity;
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.ipcache), &key, &v, BPF_ANY) != 0) {
     fail("update ipcache", errno);
   }
+}
+
+void TcDatapath::add_policy(const PolicyEntry& e) {
+  const strand_policy_key k = policy_key(e);
+  strand_policy_value v{};
+  v.verdict = STRAND_VERDICT_ALLOW;
+  v.rule_id = e.rule_id;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.policy), &k, &v, BPF_ANY) != 0) {
+    fail("update policy", errno);
+  }
+}
+
+std::uint64_t TcDatapath::policy_hits(std::uint32_t rule_id) {
+  auto n = lookup_percpu_sum<std::uint64_t>(bpf_map__fd(skel_->maps.policy_hits), &rule_id);
+  if (!n) fail("policy_hits lookup", ENOENT);
+  return *n;
 }
 
 std::optional<strand_ep_stats> TcDatapath::ep_stats(std::uint32_t ep_id) {

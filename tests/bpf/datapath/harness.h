@@ -35,6 +35,23 @@ strand_ct_key ct_key(const std::vector<std::uint8_t>& saddr,
                      const std::vector<std::uint8_t>& daddr, std::uint16_t sport,
                      std::uint16_t dport, std::uint8_t proto, std::uint8_t dir);
 
+// A policy map entry in readable form (host byte order). proto 0 is
+// "every protocol" (prefix STRAND_POLICY_PREFIX_ANY_PROTO, port ignored);
+// otherwise port_bits leading bits of port must match (0: every port of the
+// protocol, 16: exactly port).
+struct PolicyEntry {
+  std::uint32_t ep_id;
+  std::uint32_t remote_identity;
+  std::uint8_t dir;
+  std::uint8_t proto;
+  std::uint16_t port;
+  std::uint8_t port_bits;
+  std::uint32_t rule_id;
+};
+
+// The LPM key of an entry, as the contract in strand_maps.h lays it out.
+strand_policy_key policy_key(const PolicyEntry& e);
+
 enum class Hook { kFromPod, kToPod };
 
 inline std::uint8_t dir_of(Hook h) {
@@ -64,7 +81,11 @@ class TcDatapath {
   RunResult run(Hook hook, const Bytes& pkt);
 
   void set_endpoint(std::uint32_t ifindex, const strand_endpoint& ep);
-  void add_ipcache(const strand_lpm_key& key, std::uint32_t identity);
+  void add_ipcache(const strand_lpm_key& key, std::uint32_t identity,
+                   std::uint32_t cidr_identity = 0);
+  void add_policy(const PolicyEntry& e);
+  // policy_hits[rule_id] summed over CPUs.
+  std::uint64_t policy_hits(std::uint32_t rule_id);
 
   // Summed over CPUs; nullopt when the endpoint has no entry.
   std::optional<strand_ep_stats> ep_stats(std::uint32_t ep_id);

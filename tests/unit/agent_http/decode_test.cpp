@@ -85,6 +85,27 @@ TEST(DecodeEvent, DropAndFlowRoundTrip) {
   EXPECT_EQ(got.hdr.ep_id, 12u);
   EXPECT_EQ(got.pkt_len, 54u);
   EXPECT_EQ(got.cap_len, STRAND_DROP_CAPTURE);
+  EXPECT_EQ(got.remote_identity, 0u);
+  EXPECT_EQ(got.rule_id, 0u);
+
+  // A policy drop carries the peer's identities and the rule (bytes laid
+  // out as the datapath writes them).
+  strand_drop_event p{};
+  p.hdr = {STRAND_EV_DROP, STRAND_DIR_EGRESS, STRAND_DROP_POLICY_DENIED, 12, 6 * kSec};
+  p.remote_identity = 2000;
+  p.cidr_identity = 5001;
+  p.rule_id = STRAND_RULE_ISOLATED;
+  std::vector<std::byte> raw(sizeof(p));
+  std::memcpy(raw.data(), &p, sizeof(p));
+  const uint32_t wire[3] = {2000, 5001, STRAND_RULE_ISOLATED};
+  ASSERT_EQ(std::memcmp(raw.data() + 32, wire, sizeof(wire)), 0) << "offsets of the policy fields";
+  auto pev = decode_event(raw);
+  ASSERT_TRUE(pev);
+  const auto& gp = std::get<strand_drop_event>(*pev);
+  EXPECT_EQ(gp.hdr.reason, STRAND_DROP_POLICY_DENIED);
+  EXPECT_EQ(gp.remote_identity, 2000u);
+  EXPECT_EQ(gp.cidr_identity, 5001u);
+  EXPECT_EQ(gp.rule_id, static_cast<uint32_t>(STRAND_RULE_ISOLATED));
 
   strand_flow_event f{};
   f.hdr = {STRAND_EV_FLOW_END, STRAND_DIR_EGRESS, STRAND_FLOW_END_RST, 7, 9};
