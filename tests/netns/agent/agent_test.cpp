@@ -59,7 +59,7 @@ TEST_F(AgentTest, AttachSurvivesRestartAndDetaches) {
   ASSERT_NO_FATAL_FAILURE(expect_attached(ra));
   // c2: attached again from its record.
   ASSERT_NO_FATAL_FAILURE(expect_attached(rb));
-  EXPECT_NE(agent_log().find("reused_maps=7"), std::string::npos) << agent_log();
+  EXPECT_NE(agent_log().find("reused_maps=8"), std::string::npos) << agent_log();
   ASSERT_TRUE(ping(1, ip_of(b)));
   EXPECT_EQ(call("CHECK", "c1", 1, with_prev).exit_code, 0);
   auto direct = agent_call(sock(), {{"op", "check"}, {"containerID", "c2"}, {"ifname", "eth0"}}, 2000);
