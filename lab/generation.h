@@ -1,0 +1,25 @@
+#pragma once
+// The datapath generation handshake between strand-lab and the agents'
+// local-directory source: after changing manifests the lab writes a larger
+// decimal integer N to <manifests>/.generation (temp file and rename), and an
+// agent whose GET /v1/policies answers "generation" >= N has applied every
+// manifest written before it to its datapath. Pure parsing here; the waiting
+// is lab/sync.h.
+#include <cstdint>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+
+namespace strand::lab {
+
+// The .generation file's content ("12\n"); a missing file is generation 0
+// (the caller passes ""), anything else than digits and a newline is EINVAL.
+[[nodiscard]] Result<uint64_t> parse_generation_file(std::string_view text);
+
+// The top-level "generation" of a GET /v1/policies body; ENOENT when the
+// agent does not report one (an agent older than the handshake).
+[[nodiscard]] Result<uint64_t> generation_of(const nlohmann::json& policies_body);
+
+}  // namespace strand::lab
