@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -260,28 +261,51 @@ Result<Probed> probe_step(const LabState& s, const Step& step, const std::vector
   return out;
 }
 
-// The grids of the combinations where cells differ, as probed.
-std::string got_grids(const std::vector<CellResult>& cells, const std::vector<std::string>& pods) {
-  std::string out;
-  std::vector<std::string> done;
+// Expected and probed grids side by side for the combinations where cells
+// differ; combinations with the same pair of grids are shown once.
+std::string grids_side_by_side(const std::vector<CellResult>& cells, const std::vector<std::string>& pods) {
+  std::vector<std::pair<std::string, std::string>> shown;  // (combos, grids text)
+  std::map<std::string, size_t> by_text;
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<Grid, Grid>> grids;  // combo name -> (expected, got)
   for (const auto& c : cells) {
-    if (c.expected == c.got) continue;
     const std::string name = combo_name(c.combo);
-    if (std::find(done.begin(), done.end(), name) != done.end()) continue;
-    done.push_back(name);
-    Grid g;
-    g.pods = pods;
-    g.cells.assign(pods.size(), std::string(pods.size(), 'X'));
-    for (const auto& x : cells) {
-      if (!(x.combo == c.combo) || !x.got) continue;
-      auto f = std::find(pods.begin(), pods.end(), x.from);
-      auto t = std::find(pods.begin(), pods.end(), x.to);
-      if (f != pods.end() && t != pods.end()) g.cells[f - pods.begin()][t - pods.begin()] = '.';
+    auto [it, fresh] = grids.try_emplace(name);
+    if (fresh) {
+      order.push_back(name);
+      for (Grid* g : {&it->second.first, &it->second.second}) {
+        g->pods = pods;
+        g->cells.assign(pods.size(), std::string(pods.size(), '?'));
+      }
     }
-    out += "  got " + name + ":\n";
-    std::istringstream in(grid_text(g));
-    for (std::string line; std::getline(in, line);) out += "    " + line + "\n";
+    auto f = std::find(pods.begin(), pods.end(), c.from);
+    auto t = std::find(pods.begin(), pods.end(), c.to);
+    if (f == pods.end() || t == pods.end()) continue;  // node rows: in the cell list only
+    it->second.first.cells[f - pods.begin()][t - pods.begin()] = c.expected ? '.' : 'X';
+    it->second.second.cells[f - pods.begin()][t - pods.begin()] = c.got ? '.' : 'X';
   }
+  for (const auto& name : order) {
+    const auto& [exp, got] = grids.at(name);
+    if (exp.cells == got.cells) continue;
+    std::istringstream e(grid_text(exp)), g(grid_text(got));
+    std::string text, le, lg;
+    size_t width = 0;
+    std::vector<std::pair<std::string, std::string>> lines;
+    while (std::getline(e, le) && std::getline(g, lg)) {
+      width = std::max(width, le.size());
+      lines.emplace_back(le, lg.substr(lg.find(' ')));
+    }
+    text += fmt::format("    {:<{}}   got\n", "expected", width);
+    for (const auto& [l, r] : lines) text += fmt::format("    {:<{}}  {}\n", l, width, r);
+    if (auto it = by_text.find(text); it != by_text.end()) {
+      shown[it->second].first += ", " + name;
+    } else {
+      by_text[text] = shown.size();
+      shown.emplace_back(name, text);
+    }
+  }
+  std::string out;
+  for (const auto& [names, text] : shown) out += "  " + names + ":\n" + text;
   return out;
 }
 
@@ -383,7 +407,7 @@ int cmd_verify(const VerifyOptions& o) {
       std::vector<std::string> pods;
       for (const auto& [k, _] : s->pods) pods.push_back(k);
       std::cout << fmt::format("  FAIL {}: {} of {} cells differ{}\n", step.name, differ, pr->probes, retry_note)
-                << render_diff(pr->cells) << got_grids(pr->cells, pods);
+                << render_diff(pr->cells, 24) << grids_side_by_side(pr->cells, pods);
     }
     log.str("");
     auto st = restore(*s, *base, log);
