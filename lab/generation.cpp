@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <string>
+#include <thread>
+
+#include <fmt/format.h>
 
 namespace strand::lab {
 
@@ -25,6 +28,38 @@ Result<uint64_t> generation_of(const nlohmann::json& body) {
     return fail("agent generation", EINVAL, "\"generation\" is not a non-negative integer: " + g.dump());
   }
   return g.get<uint64_t>();
+}
+
+Status wait_for_generation(const std::vector<std::string>& nodes, uint64_t want, std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds poll, const GenerationFetch& fetch) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
+  std::vector<bool> done(nodes.size(), false);
+  std::vector<std::string> last(nodes.size());
+  for (;;) {
+    bool all = true;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (done[i]) continue;
+      auto g = fetch(i);
+      if (g && *g >= want) {
+        done[i] = true;
+        continue;
+      }
+      all = false;
+      last[i] = g ? "generation " + std::to_string(*g) : g.error().message();
+      if (!g && g.error().err == ENOENT) return fail("wait for the datapath", ENOENT, nodes[i] + ": " + last[i]);
+    }
+    if (all) return {};
+    if (Clock::now() >= deadline) {
+      std::string late;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        if (!done[i]) late += fmt::format("{}{} ({})", late.empty() ? "" : ", ", nodes[i], last[i]);
+      }
+      return fail("wait for the datapath", ETIMEDOUT,
+                  fmt::format("generation {} not reached within {} ms by {}", want, timeout.count(), late));
+    }
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 }  // namespace strand::lab

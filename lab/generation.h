@@ -5,8 +5,12 @@
 // agent whose GET /v1/policies answers "generation" >= N has applied every
 // manifest written before it to its datapath. Pure parsing here; the waiting
 // is lab/sync.h.
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,5 +25,14 @@ namespace strand::lab {
 // The top-level "generation" of a GET /v1/policies body; ENOENT when the
 // agent does not report one (an agent older than the handshake).
 [[nodiscard]] Result<uint64_t> generation_of(const nlohmann::json& policies_body);
+
+// Polls `fetch(i)` for every node i (named `nodes[i]`) until each has
+// reported >= `want`, a node at a time, `poll` apart. Fails at once when a node
+// reports no generation (ENOENT: it never will), and at `timeout` with
+// ETIMEDOUT naming each late node and what it last said.
+using GenerationFetch = std::function<Result<uint64_t>(size_t node)>;
+[[nodiscard]] Status wait_for_generation(const std::vector<std::string>& nodes, uint64_t want,
+                                         std::chrono::milliseconds timeout, std::chrono::milliseconds poll,
+                                         const GenerationFetch& fetch);
 
 }  // namespace strand::lab

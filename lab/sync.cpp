@@ -13,8 +13,6 @@
 
 namespace strand::lab {
 
-using Clock = std::chrono::steady_clock;
-
 Result<uint64_t> bump_generation(const std::string& manifests_dir) {
   const std::string path = manifests_dir + "/.generation";
   uint64_t cur = 0;
@@ -67,37 +65,11 @@ Result<uint64_t> agent_generation(const std::string& netns_path, const std::stri
 }
 
 Status wait_generation(const LabState& s, const std::string& http, uint64_t want, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  std::vector<bool> done(s.nodes.size(), false);
-  std::vector<std::string> last(s.nodes.size());
-  for (;;) {
-    bool all = true;
-    for (size_t i = 0; i < s.nodes.size(); ++i) {
-      if (done[i]) continue;
-      auto g = agent_generation(netns_path(s.nodes[i].netns), http);
-      if (g && *g >= want) {
-        done[i] = true;
-        continue;
-      }
-      all = false;
-      last[i] = g ? "generation " + std::to_string(*g) : g.error().message();
-      // An agent that does not know the handshake never catches up.
-      if (!g && g.error().err == ENOENT) {
-        return fail("wait for the datapath", ENOENT, s.nodes[i].name + ": " + last[i]);
-      }
-    }
-    if (all) return {};
-    if (Clock::now() >= deadline) {
-      std::string late;
-      for (size_t i = 0; i < s.nodes.size(); ++i) {
-        if (!done[i]) late += fmt::format("{}{} ({})", late.empty() ? "" : ", ", s.nodes[i].name, last[i]);
-      }
-      return fail("wait for the datapath", ETIMEDOUT,
-                  fmt::format("generation {} not reached within {} ms by {}", want, timeout.count(), late));
-    }
-    // Poll again shortly: the agents answer in well under a millisecond.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  std::vector<std::string> names;
+  for (const auto& n : s.nodes) names.push_back(n.name);
+  // The agents answer in well under a millisecond: poll often.
+  return wait_for_generation(names, want, timeout, std::chrono::milliseconds(5),
+                             [&](size_t i) { return agent_generation(netns_path(s.nodes[i].netns), http); });
 }
 
 Status sync_agents(const LabState& s, const std::string& manifests_dir, const std::string& http,
