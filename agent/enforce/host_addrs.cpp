@@ -1,5 +1,7 @@
 #include "agent/enforce/host_addrs.h"
 
+#include "common/pod_gateway.h"
+
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
@@ -28,8 +30,8 @@ Result<std::vector<IpAddr>> host_addresses() {
   }
   ::freeifaddrs(list);
   // The gateways every pod routes through (cni/pod_network.cpp).
-  out.push_back(IpAddr::v4(169, 254, 1, 1));
-  if (auto gw6 = IpAddr::parse("fe80::1")) out.push_back(*gw6);
+  out.push_back(gateway_v4());
+  out.push_back(gateway_v6());
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
