@@ -31,7 +31,8 @@ Result<uint64_t> generation_of(const nlohmann::json& body) {
 }
 
 Status wait_for_generation(const std::vector<std::string>& nodes, uint64_t want, std::chrono::milliseconds timeout,
-                           std::chrono::milliseconds poll, const GenerationFetch& fetch) {
+                           std::chrono::milliseconds poll, const GenerationFetch& fetch, bool required,
+                           std::vector<std::string>* not_enforcing) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   std::vector<bool> done(nodes.size(), false);
@@ -45,9 +46,14 @@ Status wait_for_generation(const std::vector<std::string>& nodes, uint64_t want,
         done[i] = true;
         continue;
       }
-      all = false;
       last[i] = g ? "generation " + std::to_string(*g) : g.error().message();
-      if (!g && g.error().err == ENOENT) return fail("wait for the datapath", ENOENT, nodes[i] + ": " + last[i]);
+      if (!g && g.error().err == ENOENT) {
+        if (required) return fail("wait for the datapath", ENOENT, nodes[i] + ": " + last[i]);
+        done[i] = true;
+        if (not_enforcing != nullptr) not_enforcing->push_back(nodes[i]);
+        continue;
+      }
+      all = false;
     }
     if (all) return {};
     if (Clock::now() >= deadline) {

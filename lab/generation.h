@@ -27,12 +27,15 @@ namespace strand::lab {
 [[nodiscard]] Result<uint64_t> generation_of(const nlohmann::json& policies_body);
 
 // Polls `fetch(i)` for every node i (named `nodes[i]`) until each has
-// reported >= `want`, a node at a time, `poll` apart. Fails at once when a node
-// reports no generation (ENOENT: it never will), and at `timeout` with
-// ETIMEDOUT naming each late node and what it last said.
+// reported >= `want`, a node at a time, `poll` apart; fails at `timeout` with
+// ETIMEDOUT naming each late node and what it last said. A node reporting no
+// generation at all (ENOENT: an agent that does not enforce NetworkPolicy
+// never will) fails the wait at once when `required`, and otherwise is not
+// waited for: its name is added to `not_enforcing` when given.
 using GenerationFetch = std::function<Result<uint64_t>(size_t node)>;
 [[nodiscard]] Status wait_for_generation(const std::vector<std::string>& nodes, uint64_t want,
                                          std::chrono::milliseconds timeout, std::chrono::milliseconds poll,
-                                         const GenerationFetch& fetch);
+                                         const GenerationFetch& fetch, bool required = true,
+                                         std::vector<std::string>* not_enforcing = nullptr);
 
 }  // namespace strand::lab

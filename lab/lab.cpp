@@ -130,7 +130,23 @@ Result<LabState> load_state(const std::string& lab) {
 
 Status save_state(const LabState& s) { return write_file_atomic(state_file(s.name), to_json(s).dump(2) + "\n"); }
 
-Status sync_lab(const LabState& s) { return sync_agents(s, manifests_dir(s.name), kAgentHttp); }
+namespace {
+bool g_require_generation = false;
+std::set<std::string> g_warned_not_enforcing;
+}  // namespace
+
+void require_generation(bool on) { g_require_generation = on; }
+
+Status sync_lab(const LabState& s) {
+  std::vector<std::string> not_enforcing;
+  auto st = sync_agents(s, manifests_dir(s.name), kAgentHttp, g_require_generation, &not_enforcing);
+  for (const auto& n : not_enforcing) {
+    if (g_warned_not_enforcing.insert(n).second) {
+      err(n + ": its agent reports no generation (it does not enforce NetworkPolicy): not waiting for its datapath");
+    }
+  }
+  return st;
+}
 
 namespace {
 

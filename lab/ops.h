@@ -47,7 +47,11 @@ class LabLock {
 [[nodiscard]] Status delete_object(LabState& s, const std::string& kind, const std::string& key, std::ostream& out,
                                    bool sync = true);
 
-// Bumps .generation and waits for every agent of the lab (lab/sync.h).
+// Bumps .generation and waits for every agent of the lab (lab/sync.h). An
+// agent that reports no generation does not enforce NetworkPolicy: by default
+// it is not waited for (a warning, once per node and process); with
+// require_generation(true) (verify) that is an error.
 [[nodiscard]] Status sync_lab(const LabState& s);
+void require_generation(bool on);
 
 }  // namespace strand::lab

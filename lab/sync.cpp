@@ -64,19 +64,21 @@ Result<uint64_t> agent_generation(const std::string& netns_path, const std::stri
   return out;
 }
 
-Status wait_generation(const LabState& s, const std::string& http, uint64_t want, std::chrono::milliseconds timeout) {
+Status wait_generation(const LabState& s, const std::string& http, uint64_t want, std::chrono::milliseconds timeout,
+                       bool required, std::vector<std::string>* not_enforcing) {
   std::vector<std::string> names;
   for (const auto& n : s.nodes) names.push_back(n.name);
   // The agents answer in well under a millisecond: poll often.
   return wait_for_generation(names, want, timeout, std::chrono::milliseconds(5),
-                             [&](size_t i) { return agent_generation(netns_path(s.nodes[i].netns), http); });
+                             [&](size_t i) { return agent_generation(netns_path(s.nodes[i].netns), http); }, required,
+                             not_enforcing);
 }
 
-Status sync_agents(const LabState& s, const std::string& manifests_dir, const std::string& http,
-                   std::chrono::milliseconds timeout) {
+Status sync_agents(const LabState& s, const std::string& manifests_dir, const std::string& http, bool required,
+                   std::vector<std::string>* not_enforcing, std::chrono::milliseconds timeout) {
   auto want = bump_generation(manifests_dir);
   if (!want) return std::unexpected(want.error());
-  return wait_generation(s, http, *want, timeout);
+  return wait_generation(s, http, *want, timeout, required, not_enforcing);
 }
 
 }  // namespace strand::lab

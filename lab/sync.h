@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "lab/state.h"
@@ -21,11 +22,15 @@ namespace strand::lab {
 
 // Waits until every node of `s` reports >= `want`; on timeout the error names
 // each late node with the generation it reported (or why it did not answer).
+// An agent reporting no generation (not enforcing NetworkPolicy) fails the
+// wait when `required`; otherwise it is not waited for and named in `not_enforcing`.
 [[nodiscard]] Status wait_generation(const LabState& s, const std::string& http, uint64_t want,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout, bool required,
+                                     std::vector<std::string>* not_enforcing);
 
 // bump_generation + wait_generation.
 [[nodiscard]] Status sync_agents(const LabState& s, const std::string& manifests_dir, const std::string& http,
+                                 bool required, std::vector<std::string>* not_enforcing,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace strand::lab

@@ -325,6 +325,8 @@ int cmd_verify(const VerifyOptions& o) {
       return 2;
     }
   }
+  // The cases are about the datapath: every change must be in it before probing.
+  require_generation(true);
   auto lock = LabLock::take(o.name);
   if (!lock) {
     std::cerr << "strand-lab: lock: " << lock.error().message() << "\n";

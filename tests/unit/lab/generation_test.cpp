@@ -76,3 +76,25 @@ TEST(Generation, AnAgentWithoutGenerationFailsAtOnce) {
 
 }  // namespace
 }  // namespace strand::lab
+
+namespace strand::lab {
+namespace {
+
+TEST(Generation, AgentsWithoutGenerationAreSkippedWhenNotRequired) {
+  std::vector<std::string> skipped;
+  int calls = 0;
+  auto st = wait_for_generation(
+      {"n1", "n2"}, 4, std::chrono::milliseconds(1000), std::chrono::milliseconds(1),
+      [&](size_t i) -> Result<uint64_t> {
+        ++calls;
+        if (i == 0) return generation_of(nlohmann::json::parse(R"({"items":[]})"));
+        return uint64_t{calls >= 4 ? 4u : 3u};
+      },
+      false, &skipped);
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(skipped, std::vector<std::string>{"n1"});
+  EXPECT_EQ(calls, 4);  // n1 once; n2 until it reports 4
+}
+
+}  // namespace
+}  // namespace strand::lab
