@@ -48,7 +48,10 @@ Status wait_for_generation(const std::vector<std::string>& nodes, uint64_t want,
       }
       last[i] = g ? "generation " + std::to_string(*g) : g.error().message();
       if (!g && g.error().err == ENOENT) {
-        if (required) return fail("wait for the datapath", ENOENT, nodes[i] + ": " + last[i]);
+        if (required) {
+          return fail("wait for the datapath", ENOENT,
+                      nodes[i] + ": its agent reports no generation in GET /v1/policies (it does not enforce NetworkPolicy)");
+        }
         done[i] = true;
         if (not_enforcing != nullptr) not_enforcing->push_back(nodes[i]);
         continue;
