@@ -86,7 +86,18 @@ Status probe_socket(const ProbeTarget& t, Clock::time_point deadline) {
   UniqueFd fd(::socket(t.ip.is_v4() ? AF_INET : AF_INET6, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return fail_errno("socket");
   sockaddr_storage ss;
-  socklen_t len = make_addr(t.ip, t.port, ss);
+  socklen_t len = 0;
+  if (t.src_port != 0) {
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    IpAddr any;
+    any.family = t.ip.family;
+    len = make_addr(any, t.src_port, ss);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      return fail_errno("bind", "source port " + std::to_string(t.src_port));
+    }
+  }
+  len = make_addr(t.ip, t.port, ss);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) return fail_errno("connect");
     if (auto st = wait_for(fd.get(), POLLOUT, deadline); !st) return st;

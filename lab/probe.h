@@ -16,6 +16,11 @@ struct ProbeTarget {
   IpAddr ip;
   int port = 0;
   std::string protocol = "TCP";
+  // The source port, 0 for the kernel's choice. A probe that must be a new
+  // flow for the datapath (after a policy change) needs a 5-tuple no earlier
+  // probe used: a reused one matches that probe's conntrack entry (a UDP
+  // "connection" lives 60 s) and passes as a reply would.
+  int src_port = 0;
 };
 
 // One probe on the calling thread (enters and leaves the netns).

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -179,6 +180,26 @@ Status restore(LabState& s, const Baseline& b, std::ostream& log) {
   return apply_objects(s, *objs, log);  // syncs, also for the deletes above
 }
 
+// Source ports for the probes of a run: every probe from one netns gets the
+// next port of [kFirstPort, kEndPort) after a random start, so a run (up to
+// 40,000 probes per pod) never reuses a 5-tuple and each probe is a new flow,
+// never a match for the conntrack entry of an earlier probe.
+class SourcePorts {
+ public:
+  int next(const std::string& netns) {
+    auto [it, fresh] = next_.try_emplace(netns, 0);
+    if (fresh) it->second = static_cast<int>(std::random_device{}() % (kEndPort - kFirstPort));
+    int p = kFirstPort + it->second;
+    it->second = (it->second + 1) % (kEndPort - kFirstPort);
+    return p;
+  }
+
+ private:
+  static constexpr int kFirstPort = 20000;
+  static constexpr int kEndPort = 61000;
+  std::map<std::string, int> next_;
+};
+
 struct Probed {
   std::vector<CellResult> cells;
   size_t probes = 0;
@@ -188,7 +209,7 @@ struct Probed {
 
 // Every cell of the step: pods to pods for each combination, nodes to their own pods.
 Result<Probed> probe_step(const LabState& s, const Step& step, const std::vector<int>& families, int timeout_ms,
-                          unsigned parallel) {
+                          unsigned parallel, SourcePorts& ports) {
   std::vector<std::string> pods;
   for (const auto& [k, _] : s.pods) pods.push_back(k);
   {
@@ -219,6 +240,7 @@ Result<Probed> probe_step(const LabState& s, const Step& step, const std::vector
           t.ip = *IpAddr::parse(*ip);
           t.port = port;
           t.protocol = proto;
+          t.src_port = ports.next(t.from_ns_path);
           targets.push_back(t);
           out.cells.push_back(CellResult{combo, from, to.key(), expected, false, {}});
           return {};
@@ -251,7 +273,10 @@ Result<Probed> probe_step(const LabState& s, const Step& step, const std::vector
   // Many such cells are no slow probes but a datapath that blocks: not re-probed.
   if (!again.empty() && again.size() <= kMaxReprobes) {
     std::vector<ProbeTarget> t2;
-    for (size_t i : again) t2.push_back(targets[i]);
+    for (size_t i : again) {
+      t2.push_back(targets[i]);
+      t2.back().src_port = ports.next(t2.back().from_ns_path);
+    }
     auto r2 = probe_all(t2, std::max(1500, timeout_ms * 3), parallel);
     out.retried = again.size();
     for (size_t k = 0; k < again.size(); ++k) {
@@ -367,6 +392,7 @@ int cmd_verify(const VerifyOptions& o) {
   if (o.family != "6") families.push_back(4);
   if (o.family == "6" || (o.family == "all" && s->ipv6)) families.push_back(6);
 
+  SourcePorts src_ports;
   const auto t0 = Clock::now();
   size_t n_cases = 0, n_steps = 0, failed_steps = 0, probes = 0, retried = 0, recovered = 0;
   std::vector<std::string> failed_cases;
@@ -388,7 +414,7 @@ int cmd_verify(const VerifyOptions& o) {
         break;  // the later steps build on this one
       }
       const double apply_s = std::chrono::duration<double>(Clock::now() - ts).count();
-      auto pr = probe_step(*s, step, families, o.timeout_ms, o.parallel);
+      auto pr = probe_step(*s, step, families, o.timeout_ms, o.parallel, src_ports);
       if (!pr) {
         std::cout << fmt::format("  FAIL {}: {}\n", step.name, pr.error().message());
         ++failed_steps;
