@@ -31,10 +31,12 @@
 #include "lab/named_netns.h"
 #include "lab/nl_extra.h"
 #include "lab/objects.h"
+#include "lab/ops.h"
 #include "lab/probe.h"
 #include "lab/process.h"
 #include "lab/render.h"
 #include "lab/state.h"
+#include "lab/sync.h"
 #include "netlink/ops.h"
 
 namespace strand::lab {
@@ -47,7 +49,6 @@ namespace {
 
 constexpr const char* kRunRoot = "/run/strand-lab";
 constexpr const char* kBpffs = "/sys/fs/bpf";
-constexpr const char* kAgentHttp = "127.0.0.1:9464";
 constexpr uint32_t kVni = 42;
 constexpr unsigned kMtu = 1500;
 constexpr unsigned kVxlanOverhead = 50;
@@ -64,7 +65,6 @@ bool valid_lab_name(const std::string& n) {
 
 std::string root_dir(const std::string& lab) { return std::string(kRunRoot) + "/" + lab; }
 std::string state_file(const std::string& lab) { return root_dir(lab) + "/state.json"; }
-std::string manifests_dir(const std::string& lab) { return root_dir(lab) + "/manifests"; }
 std::string tmp_dir(const std::string& lab) { return root_dir(lab) + "/tmp"; }
 std::string node_dir(const std::string& lab, const std::string& node) { return root_dir(lab) + "/nodes/" + node; }
 std::string conflist_file(const std::string& lab, const std::string& node) {
@@ -102,22 +102,18 @@ int fail_with(const Error& e, const std::string& what) {
 
 // ---- state and lock --------------------------------------------------------
 
-// An exclusive lock per lab name held for a command that changes the lab.
-class LabLock {
- public:
-  static Result<LabLock> take(const std::string& lab) {
-    if (auto st = make_dirs(kRunRoot); !st) return std::unexpected(st.error());
-    std::string path = std::string(kRunRoot) + "/" + lab + ".lock";
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) return fail_errno("open", path);
-    if (::flock(fd.get(), LOCK_EX) != 0) return fail_errno("flock", path);
-    return LabLock(std::move(fd));
-  }
+}  // namespace
 
- private:
-  explicit LabLock(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;
-};
+std::string manifests_dir(const std::string& lab) { return root_dir(lab) + "/manifests"; }
+
+Result<LabLock> LabLock::take(const std::string& lab) {
+  if (auto st = make_dirs(kRunRoot); !st) return std::unexpected(st.error());
+  std::string path = std::string(kRunRoot) + "/" + lab + ".lock";
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return fail_errno("open", path);
+  if (::flock(fd.get(), LOCK_EX) != 0) return fail_errno("flock", path);
+  return LabLock(std::move(fd));
+}
 
 Result<LabState> load_state(const std::string& lab) {
   auto text = read_file(state_file(lab));
@@ -133,6 +129,26 @@ Result<LabState> load_state(const std::string& lab) {
 }
 
 Status save_state(const LabState& s) { return write_file_atomic(state_file(s.name), to_json(s).dump(2) + "\n"); }
+
+namespace {
+bool g_require_generation = false;
+std::set<std::string> g_warned_not_enforcing;
+}  // namespace
+
+void require_generation(bool on) { g_require_generation = on; }
+
+Status sync_lab(const LabState& s) {
+  std::vector<std::string> not_enforcing;
+  auto st = sync_agents(s, manifests_dir(s.name), kAgentHttp, g_require_generation, &not_enforcing);
+  for (const auto& n : not_enforcing) {
+    if (g_warned_not_enforcing.insert(n).second) {
+      err(n + ": its agent reports no generation (it does not enforce NetworkPolicy): not waiting for its datapath");
+    }
+  }
+  return st;
+}
+
+namespace {
 
 // Manifests are written beside the watched directory and renamed into it, so
 // the agents' inotify source only ever sees whole files with their final name.
@@ -538,7 +554,9 @@ Status start_server(const LabState& s, PodState& p) {
   return {};
 }
 
-// Creates the pod: netns, CNI ADD on its node, manifest, servers. Rolls back on failure.
+// Creates the pod whose manifest (without IPs) the agents already have: netns,
+// CNI ADD on its node, servers, the manifest again with status.podIPs. Rolls
+// back on failure, the manifest included (the caller syncs the agents).
 Status create_pod(const LabState& s, PodState& p, const json& applied) {
   const NodeState* node = s.node(p.node);
   if (!node) return fail("create pod", ENOENT, "node " + p.node);
@@ -550,6 +568,7 @@ Status create_pod(const LabState& s, PodState& p, const json& applied) {
     kill_in(p.netns);
     if (added) (void)cni_del(s, p);
     (void)remove_named_netns(p.netns);
+    (void)remove_manifest(s.name, manifest_file("Pod", p.ns, p.name));
     return std::unexpected(with_context(std::move(e), "pod " + p.key()));
   };
   auto result = cni_invoke(s, *node, {"ADD", p.container_id, netns_path(p.netns), p.ns, p.name, p.uid}, json());
@@ -692,6 +711,7 @@ int cmd_up(const UpOptions& o) {
   }
   if (auto st = save_state(s); !st) return failed(st.error());
   if (auto st = wait_agents(s); !st) return failed(st.error());
+  if (auto st = sync_lab(s); !st) return failed(st.error());  // the Nodes and the default Namespace are in
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   std::cerr << fmt::format("strand-lab: lab {} up: {} nodes, {} routing, {}, cni {} ({:.2f} s)\n", o.name, o.nodes,
                            o.routing, o.ipv6 ? "IPv4+IPv6" : "IPv4", o.cni, secs);
@@ -709,67 +729,84 @@ int cmd_down(const std::string& name) {
   return rc;
 }
 
-int cmd_apply(const std::string& name, const std::vector<std::string>& files) {
-  auto objs = read_objects(files);
-  if (!objs) return fail_with(objs.error(), "apply");
-  auto lock = LabLock::take(name);
-  if (!lock) return fail_with(lock.error(), "lock");
-  auto s = load_state(name);
-  if (!s) return fail_with(s.error(), "apply");
-  int rc = 0;
+Result<json> pod_manifest(const LabState& s, const std::string& key) {
+  auto it = s.pods.find(key);
+  if (it == s.pods.end()) return fail("pod manifest", ENOENT, key);
+  const std::string path = manifests_dir(s.name) + "/" + manifest_file("Pod", it->second.ns, it->second.name);
+  auto t = read_file(path);
+  if (!t) return std::unexpected(t.error());
+  json j = json::parse(*t, nullptr, false);
+  if (j.is_discarded()) return fail("parse", EINVAL, path);
+  return j;
+}
+
+Status apply_objects(LabState& s, const std::vector<Object>& objs, std::ostream& out) {
+  const std::string& name = s.name;
+  std::vector<std::string> failed;
+  auto failed_with = [&](const std::string& what, const Error& e) {
+    err(what + ": " + e.message());
+    failed.push_back(what);
+  };
   // Namespaces, then policies, then pods: a new pod starts under the policies applied with it.
-  for (const auto& o : *objs) {
+  for (const auto& o : objs) {
     if (o.kind != "Namespace") continue;
     auto labels = labels_of(o.body);
-    bool existed = s->namespaces.contains(o.name);
-    s->namespaces[o.name] = *labels;
+    bool existed = s.namespaces.contains(o.name);
+    s.namespaces[o.name] = *labels;
     if (auto st = write_manifest(name, manifest_file("Namespace", "", o.name), namespace_object(o.name, *labels)); !st) {
-      return fail_with(st.error(), "apply namespace " + o.name);
+      failed_with("namespace " + o.name, st.error());
+      continue;
     }
-    std::cout << "namespace/" << o.name << (existed ? " configured\n" : " created\n");
+    out << "namespace/" << o.name << (existed ? " configured\n" : " created\n");
   }
-  for (const auto& o : *objs) {
+  for (const auto& o : objs) {
     if (o.kind != "NetworkPolicy") continue;
-    if (auto st = ensure_namespace(*s, o.ns); !st) return fail_with(st.error(), "apply");
-    bool existed = s->policies.contains(o.key());
+    if (auto st = ensure_namespace(s, o.ns); !st) {
+      failed_with("namespace " + o.ns, st.error());
+      continue;
+    }
+    bool existed = s.policies.contains(o.key());
     json body = o.body;
     body["apiVersion"] = body.value("apiVersion", "networking.k8s.io/v1");
     if (auto st = write_manifest(name, manifest_file("NetworkPolicy", o.ns, o.name), body); !st) {
-      return fail_with(st.error(), "apply networkpolicy " + o.key());
+      failed_with("networkpolicy " + o.key(), st.error());
+      continue;
     }
-    s->policies[o.key()] = manifest_file("NetworkPolicy", o.ns, o.name);
-    std::cout << "networkpolicy/" << o.key() << (existed ? " configured\n" : " created\n");
+    s.policies[o.key()] = manifest_file("NetworkPolicy", o.ns, o.name);
+    out << "networkpolicy/" << o.key() << (existed ? " configured\n" : " created\n");
   }
   struct NewPod {
     PodState p;
     json body;
   };
   std::vector<NewPod> fresh;
-  for (const auto& o : *objs) {
+  for (const auto& o : objs) {
     if (o.kind != "Pod") continue;
-    if (auto st = ensure_namespace(*s, o.ns); !st) return fail_with(st.error(), "apply");
+    if (auto st = ensure_namespace(s, o.ns); !st) {
+      failed_with("namespace " + o.ns, st.error());
+      continue;
+    }
     auto labels = *labels_of(o.body);
-    auto it = s->pods.find(o.key());
-    if (it != s->pods.end()) {  // labels only; never re-created
+    auto it = s.pods.find(o.key());
+    if (it != s.pods.end()) {  // labels only; never re-created
       it->second.labels = labels;
-      const NodeState* n = s->node(it->second.node);
-      auto t = read_file(manifests_dir(name) + "/" + manifest_file("Pod", o.ns, o.name));
-      json cur = t ? json::parse(*t, nullptr, false) : json();
-      if (cur.is_discarded() || cur.is_null()) cur = o.body;
-      if (auto st = write_manifest(name, manifest_file("Pod", o.ns, o.name), pod_object(cur, it->second, *n)); !st) {
-        return fail_with(st.error(), "apply pod " + o.key());
+      const NodeState* n = s.node(it->second.node);
+      auto cur = pod_manifest(s, o.key());
+      json body = cur ? *cur : o.body;
+      if (auto st = write_manifest(name, manifest_file("Pod", o.ns, o.name), pod_object(body, it->second, *n)); !st) {
+        failed_with("pod " + o.key(), st.error());
+        continue;
       }
-      std::cout << "pod/" << o.key() << " configured\n";
+      out << "pod/" << o.key() << " configured\n";
       continue;
     }
     PodState p;
     p.ns = o.ns;
     p.name = o.name;
     p.uid = o.body["metadata"].value("uid", random_uid());
-    auto node = pick_node(*s, o.body);
+    auto node = pick_node(s, o.body);
     if (!node) {
-      err("pod " + o.key() + ": " + node.error().message());
-      rc = 1;
+      failed_with("pod " + o.key(), node.error());
       continue;
     }
     p.node = *node;
@@ -777,8 +814,14 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files) {
     p.container_id = name + "-" + o.ns + "-" + o.name;
     p.labels = labels;
     p.ports = *pod_ports(o.body);
+    // The API server has the pod (scheduled, no IPs) before kubelet runs its ADD.
+    if (auto st = write_manifest(name, manifest_file("Pod", p.ns, p.name), pod_object(o.body, p, *s.node(p.node))); !st) {
+      failed_with("pod " + o.key(), st.error());
+      continue;
+    }
     fresh.push_back({std::move(p), o.body});
   }
+  if (auto st = sync_lab(s); !st) return std::unexpected(st.error());
   if (!fresh.empty()) {
     std::atomic<size_t> next{0};
     std::vector<int> ok(fresh.size(), 0);
@@ -787,84 +830,100 @@ int cmd_apply(const std::string& name, const std::vector<std::string>& files) {
     for (unsigned w = 0; w < std::min<size_t>(kPodWorkers, fresh.size()); ++w) {
       workers.emplace_back([&] {
         for (size_t i = next++; i < fresh.size(); i = next++) {
-          auto st = create_pod(*s, fresh[i].p, fresh[i].body);
+          auto st = create_pod(s, fresh[i].p, fresh[i].body);
+          if (!st) (void)remove_manifest(name, manifest_file("Pod", fresh[i].p.ns, fresh[i].p.name));
           std::lock_guard lk(mu);
           if (st) {
             ok[i] = 1;
           } else {
-            err(st.error().message());
+            failed_with("pod " + fresh[i].p.key(), st.error());
           }
         }
       });
     }
     for (auto& t : workers) t.join();
     for (size_t i = 0; i < fresh.size(); ++i) {
-      if (!ok[i]) {
-        rc = 1;
-        continue;
-      }
-      std::cout << "pod/" << fresh[i].p.key() << " created on " << fresh[i].p.node << " (";
-      for (size_t k = 0; k < fresh[i].p.ips.size(); ++k) std::cout << (k ? ", " : "") << fresh[i].p.ips[k];
-      std::cout << ")\n";
-      s->pods[fresh[i].p.key()] = std::move(fresh[i].p);
+      if (!ok[i]) continue;
+      out << "pod/" << fresh[i].p.key() << " created on " << fresh[i].p.node << " (";
+      for (size_t k = 0; k < fresh[i].p.ips.size(); ++k) out << (k ? ", " : "") << fresh[i].p.ips[k];
+      out << ")\n";
+      s.pods[fresh[i].p.key()] = std::move(fresh[i].p);
     }
+    // The pods' IPs (and the manifests of pods rolled back) reach the datapath.
+    if (auto st = sync_lab(s); !st) return std::unexpected(st.error());
   }
-  if (auto st = save_state(*s); !st) return fail_with(st.error(), "save state");
-  return rc;
+  if (!failed.empty()) {
+    std::string what;
+    for (const auto& f : failed) what += (what.empty() ? "" : ", ") + f;
+    return fail("apply", EIO, "failed: " + what);
+  }
+  return {};
+}
+
+Status delete_object(LabState& s, const std::string& kind, const std::string& key, std::ostream& out, bool sync) {
+  const std::string& name = s.name;
+  if (kind == "pod" || kind == "pods") {
+    if (auto st = delete_pod(s, key); !st) return st;
+    out << "pod/" << key << " deleted\n";
+  } else if (kind == "networkpolicy" || kind == "networkpolicies" || kind == "netpol") {
+    auto it = s.policies.find(key);
+    if (it == s.policies.end()) return fail("delete", ENOENT, "no networkpolicy " + key);
+    if (auto st = remove_manifest(name, it->second); !st) return st;
+    s.policies.erase(it);
+    out << "networkpolicy/" << key << " deleted\n";
+  } else if (kind == "namespace" || kind == "namespaces" || kind == "ns") {
+    if (!s.namespaces.contains(key)) return fail("delete", ENOENT, "no namespace " + key);
+    std::vector<std::string> pods;
+    for (const auto& [k, p] : s.pods) {
+      if (p.ns == key) pods.push_back(k);
+    }
+    for (const auto& k : pods) {
+      if (auto st = delete_pod(s, k); !st) return st;
+    }
+    for (auto it = s.policies.begin(); it != s.policies.end();) {
+      if (it->first.starts_with(key + "/")) {
+        (void)remove_manifest(name, it->second);
+        it = s.policies.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    (void)remove_manifest(name, manifest_file("Namespace", "", key));
+    s.namespaces.erase(key);
+    out << "namespace/" << key << " deleted\n";
+  } else {
+    return fail("delete", EINVAL, "kind must be pod, namespace or networkpolicy");
+  }
+  return sync ? sync_lab(s) : Status{};
+}
+
+int cmd_apply(const std::string& name, const std::vector<std::string>& files) {
+  auto objs = read_objects(files);
+  if (!objs) return fail_with(objs.error(), "apply");
+  auto lock = LabLock::take(name);
+  if (!lock) return fail_with(lock.error(), "lock");
+  auto s = load_state(name);
+  if (!s) return fail_with(s.error(), "apply");
+  auto st = apply_objects(*s, *objs, std::cout);
+  if (!st) err(st.error().message());
+  if (auto sv = save_state(*s); !sv) return fail_with(sv.error(), "save state");
+  return st ? 0 : 1;
 }
 
 int cmd_delete(const std::string& name, const std::string& kind, const std::string& key) {
+  if (kind != "pod" && kind != "pods" && kind != "networkpolicy" && kind != "networkpolicies" && kind != "netpol" &&
+      kind != "namespace" && kind != "namespaces" && kind != "ns") {
+    err("delete: kind must be pod, namespace or networkpolicy");
+    return 2;
+  }
   auto lock = LabLock::take(name);
   if (!lock) return fail_with(lock.error(), "lock");
   auto s = load_state(name);
   if (!s) return fail_with(s.error(), "delete");
-  int rc = 0;
-  if (kind == "pod" || kind == "pods") {
-    if (auto st = delete_pod(*s, key); !st) {
-      rc = fail_with(st.error(), "delete pod");
-    } else {
-      std::cout << "pod/" << key << " deleted\n";
-    }
-  } else if (kind == "networkpolicy" || kind == "networkpolicies" || kind == "netpol") {
-    auto it = s->policies.find(key);
-    if (it == s->policies.end()) {
-      err("no networkpolicy " + key);
-      rc = 1;
-    } else {
-      if (auto st = remove_manifest(name, it->second); !st) return fail_with(st.error(), "delete networkpolicy");
-      s->policies.erase(it);
-      std::cout << "networkpolicy/" << key << " deleted\n";
-    }
-  } else if (kind == "namespace" || kind == "namespaces" || kind == "ns") {
-    if (!s->namespaces.contains(key)) {
-      err("no namespace " + key);
-      rc = 1;
-    } else {
-      std::vector<std::string> pods;
-      for (const auto& [k, p] : s->pods) {
-        if (p.ns == key) pods.push_back(k);
-      }
-      for (const auto& k : pods) {
-        if (auto st = delete_pod(*s, k); !st) rc = fail_with(st.error(), "delete pod");
-      }
-      for (auto it = s->policies.begin(); it != s->policies.end();) {
-        if (it->first.starts_with(key + "/")) {
-          (void)remove_manifest(name, it->second);
-          it = s->policies.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      (void)remove_manifest(name, manifest_file("Namespace", "", key));
-      s->namespaces.erase(key);
-      std::cout << "namespace/" << key << " deleted\n";
-    }
-  } else {
-    err("delete: kind must be pod, namespace or networkpolicy");
-    return 2;
-  }
-  if (auto st = save_state(*s); !st) return fail_with(st.error(), "save state");
-  return rc;
+  auto st = delete_object(*s, kind, key, std::cout);
+  if (!st) err(st.error().message());
+  if (auto sv = save_state(*s); !sv) return fail_with(sv.error(), "save state");
+  return st ? 0 : 1;
 }
 
 int cmd_get(const std::string& name, const std::string& what, bool as_json) {
@@ -949,41 +1008,76 @@ int cmd_probe(const ProbeOptions& o) {
 }
 
 int cmd_matrix(const MatrixOptions& o) {
-  if (o.protocol != "TCP" && o.protocol != "UDP") return err("--protocol must be TCP or UDP"), 2;
+  for (const auto& p : o.protocols) {
+    if (p != "TCP" && p != "UDP") return err("--protocol must be TCP or UDP"), 2;
+  }
+  if (o.ports.empty() || o.protocols.empty()) return err("matrix: at least one --port and --protocol"), 2;
   auto s = load_state(o.name);
   if (!s) return fail_with(s.error(), "matrix");
-  auto port = parse_port(o.port, o.protocol, nullptr);
-  Matrix m;
-  m.protocol = o.protocol;
+  std::vector<int> families;
+  if (o.family == "4" || o.family == "all") families.push_back(4);
+  if (o.family == "6" || (o.family == "all" && s->ipv6)) families.push_back(6);
+  if (families.empty()) return err("--family must be 4, 6 or all"), 2;
+  if (!o.from.empty() && !s->pods.contains(o.from)) return err("no pod " + o.from), 2;
+  std::vector<Matrix> ms;
+  std::vector<int> fams;
   std::vector<ProbeTarget> targets;
-  for (const auto& [k, _] : s->pods) m.pods.push_back(k);
-  if (!o.from.empty()) {
-    if (!s->pods.contains(o.from)) return err("no pod " + o.from), 2;
-    m.rows = {o.from};
-  }
-  for (const auto& [fk, f] : s->pods) {
-    if (!o.from.empty() && fk != o.from) continue;
-    for (const auto& [tk, t] : s->pods) {
-      ProbeTarget x;
-      x.from_ns_path = netns_path(f.netns);
-      x.from = fk;
-      x.to = tk;
-      x.protocol = o.protocol;
-      auto p = port ? port : parse_port(o.port, o.protocol, &t);  // a named port resolves per destination pod
-      auto ip = pod_ip(t);
-      if (!p || !ip) {
-        m.reachable[fk][tk] = false;
-        continue;
+  std::vector<size_t> owner;  // targets[i] belongs to ms[owner[i]]
+  for (int fam : families) {
+    for (const auto& proto : o.protocols) {
+      for (const auto& portarg : o.ports) {
+        Matrix m;
+        m.protocol = proto;
+        for (const auto& [k, _] : s->pods) m.pods.push_back(k);
+        if (!o.from.empty()) m.rows = {o.from};
+        auto port = parse_port(portarg, proto, nullptr);
+        m.port = port ? *port : 0;
+        for (const auto& [fk, f] : s->pods) {
+          if (!o.from.empty() && fk != o.from) continue;
+          for (const auto& [tk, t] : s->pods) {
+            ProbeTarget x;
+            x.from_ns_path = netns_path(f.netns);
+            x.from = fk;
+            x.to = tk;
+            x.protocol = proto;
+            auto p = port ? port : parse_port(portarg, proto, &t);  // a named port resolves per destination pod
+            auto ip = pod_ip(t, fam == 4 ? AF_INET : AF_INET6);
+            if (!p || !ip) {
+              m.reachable[fk][tk] = false;
+              continue;
+            }
+            if (m.port == 0) m.port = *p;
+            x.port = *p;
+            x.ip = *ip;
+            targets.push_back(x);
+            owner.push_back(ms.size());
+          }
+        }
+        ms.push_back(std::move(m));
+        fams.push_back(fam);
       }
-      x.port = *p;
-      x.ip = *ip;
-      targets.push_back(x);
     }
   }
-  m.port = port ? *port : 0;
-  if (!port && !targets.empty()) m.port = targets.front().port;
-  for (const auto& r : probe_all(targets, o.timeout_ms, o.parallel)) m.reachable[r.from][r.to] = r.reachable;
-  std::cout << (o.json ? matrix_json(m).dump(2) + "\n" : matrix_grid(m));
+  auto results = probe_all(targets, o.timeout_ms, o.parallel);
+  for (size_t i = 0; i < results.size(); ++i) ms[owner[i]].reachable[results[i].from][results[i].to] = results[i].reachable;
+  if (ms.size() == 1 && fams[0] == 4) {
+    std::cout << (o.json ? matrix_json(ms[0]).dump(2) + "\n" : matrix_grid(ms[0]));
+    return 0;
+  }
+  if (o.json) {
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < ms.size(); ++i) {
+      nlohmann::ordered_json one = {{"family", fams[i]}};
+      const nlohmann::ordered_json m = matrix_json(ms[i]);
+      for (auto it = m.begin(); it != m.end(); ++it) one[it.key()] = it.value();
+      all.push_back(std::move(one));
+    }
+    std::cout << nlohmann::ordered_json{{"matrices", all}}.dump(2) << "\n";
+    return 0;
+  }
+  for (size_t i = 0; i < ms.size(); ++i) {
+    std::cout << fmt::format("v{} {}/{}\n", fams[i], ms[i].protocol, ms[i].port) << matrix_compact(ms[i]) << "\n";
+  }
   return 0;
 }
 

@@ -32,13 +32,30 @@ int cmd_probe(const ProbeOptions& o);
 
 struct MatrixOptions {
   std::string name = "strand";
-  std::string port, protocol = "TCP";
+  // Every combination of family, protocol and port is probed in one parallel
+  // batch; one combination (IPv4) prints the contract's grid and JSON, several
+  // print compact grids and {"matrices":[{"family",...contract keys}]}.
+  std::vector<std::string> ports;               // numbers or containerPort names
+  std::vector<std::string> protocols = {"TCP"};
+  std::string family = "4";                     // 4 | 6 | all (6 when the lab has IPv6)
   std::string from;  // only this pod's row (empty: every pod)
   int timeout_ms = 1000;
   unsigned parallel = 64;
   bool json = false;
 };
 int cmd_matrix(const MatrixOptions& o);
+
+// The NetworkPolicy truth-table runner (e2e/policy/README.md).
+struct VerifyOptions {
+  std::string name = "strand";
+  std::string cluster;               // manifests applied first (the baseline); empty: the lab as it is
+  std::vector<std::string> cases;    // case files or directories
+  std::vector<std::string> only;     // run only these cases (by name)
+  int timeout_ms = 400;              // per probe; a blocked probe costs this long
+  unsigned parallel = 96;
+  std::string family = "all";        // 4 | 6 | all
+};
+int cmd_verify(const VerifyOptions& o);
 
 // strandctl flows|drops against the agent of the pod's node (every node without a pod).
 int cmd_ctl(const std::string& name, const std::string& what, const std::string& pod, const std::vector<std::string>& extra);

@@ -89,12 +89,30 @@ int main(int argc, char** argv) {
   MatrixOptions mx;
   auto* c_matrix = app.add_subcommand("matrix", "probe every pod to every pod in parallel; grid or JSON");
   add_name(c_matrix);
-  c_matrix->add_option("--port", mx.port, "port number (or a containerPort name, per destination pod)")->required();
-  c_matrix->add_option("--protocol", mx.protocol, "TCP|UDP")->check(CLI::IsMember({"TCP", "UDP"}))->capture_default_str();
+  c_matrix->add_option("--port", mx.ports, "port number (or a containerPort name, per destination pod); repeat or comma-separate")
+      ->required()
+      ->delimiter(',');
+  c_matrix->add_option("--protocol", mx.protocols, "TCP|UDP; repeat or comma-separate")
+      ->check(CLI::IsMember({"TCP", "UDP"}))
+      ->delimiter(',')
+      ->capture_default_str();
+  c_matrix->add_option("--family", mx.family, "4|6|all (all: IPv6 too when the lab has it)")
+      ->check(CLI::IsMember({"4", "6", "all"}))
+      ->capture_default_str();
   c_matrix->add_option("--from", mx.from, "only the row of this NS/POD (e.g. one pod to all others)");
   c_matrix->add_option("--timeout-ms", mx.timeout_ms, "per probe")->capture_default_str();
   c_matrix->add_option("--parallel", mx.parallel, "probes at once")->capture_default_str();
   c_matrix->add_option("-o,--output", output, "json")->check(CLI::IsMember({"json", "grid"}));
+
+  VerifyOptions vf;
+  auto* c_verify = app.add_subcommand("verify", "run NetworkPolicy truth-table cases (e2e/policy/README.md); exit 1 on any mismatch");
+  add_name(c_verify);
+  c_verify->add_option("cases", vf.cases, "case files or directories")->required();
+  c_verify->add_option("--cluster", vf.cluster, "manifests applied first: the pods and namespaces the cases expect");
+  c_verify->add_option("--case", vf.only, "run only this case (repeatable)");
+  c_verify->add_option("--timeout-ms", vf.timeout_ms, "per probe")->capture_default_str();
+  c_verify->add_option("--parallel", vf.parallel, "probes at once")->capture_default_str();
+  c_verify->add_option("--family", vf.family, "4|6|all")->check(CLI::IsMember({"4", "6", "all"}))->capture_default_str();
 
   std::string pod;
   std::vector<std::string> ctl_extra;
@@ -136,6 +154,10 @@ int main(int argc, char** argv) {
     mx.name = name;
     mx.json = json;
     return cmd_matrix(mx);
+  }
+  if (*c_verify) {
+    vf.name = name;
+    return cmd_verify(vf);
   }
   if (*c_flows || *c_drops) {
     if (json) ctl_extra = {"-o", "json"};

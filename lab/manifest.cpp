@@ -107,6 +107,22 @@ Result<json> yaml_text_to_json(std::string_view text) {
   }
 }
 
+Result<std::vector<json>> yaml_stream_to_json(std::string_view text) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return fail("parse yaml", EINVAL, e.what());
+  }
+  std::vector<json> out;
+  for (const auto& d : docs) {
+    auto j = to_json(d);
+    if (!j) return std::unexpected(j.error());
+    out.push_back(std::move(*j));
+  }
+  return out;
+}
+
 Result<std::vector<Object>> parse_manifests(std::string_view text, std::string_view source) {
   std::vector<YAML::Node> docs;
   try {

@@ -38,6 +38,8 @@ struct ContainerPort {
 // A YAML document as JSON: plain scalars become numbers, booleans and null as
 // YAML 1.2's core schema says; quoted scalars stay strings.
 [[nodiscard]] Result<nlohmann::json> yaml_text_to_json(std::string_view text);
+// Every document of a YAML stream ("---") the same way; empty documents become null.
+[[nodiscard]] Result<std::vector<nlohmann::json>> yaml_stream_to_json(std::string_view text);
 
 // metadata.labels (non-string values are refused with EINVAL).
 [[nodiscard]] Result<Labels> labels_of(const nlohmann::json& obj);

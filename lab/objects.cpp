@@ -65,6 +65,10 @@ json pod_object(const json& applied, const PodState& p, const NodeState& n) {
   o["metadata"]["labels"] = p.labels;
   if (!o.contains("spec") || !o["spec"].is_object()) o["spec"] = json::object();
   o["spec"]["nodeName"] = p.node;
+  if (p.ips.empty()) {  // before the CNI ADD: scheduled, no sandbox network yet
+    o["status"] = {{"phase", "Pending"}, {"hostIP", n.ips.empty() ? "" : n.ips[0]}};
+    return o;
+  }
   json ips = json::array();
   for (const auto& ip : p.ips) ips.push_back({{"ip", ip}});
   o["status"] = {{"phase", "Running"},

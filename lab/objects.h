@@ -28,7 +28,8 @@ struct NodeDirs {
 // Namespace with the kubernetes.io/metadata.name label the API server adds.
 [[nodiscard]] nlohmann::json namespace_object(const std::string& name, const Labels& labels);
 // The applied Pod with uid, nodeName, labels from `p`, and status (phase
-// Running, podIP(s) from the CNI result, hostIP).
+// Running, podIP(s) from the CNI result, hostIP); while `p` has no IPs yet
+// (before the CNI ADD) phase Pending and hostIP only.
 [[nodiscard]] nlohmann::json pod_object(const nlohmann::json& applied, const PodState& p, const NodeState& n);
 
 // IPs of a CNI result ("ips":[{"address":"10.244.1.5/24"}]) without prefix, IPv4 first.

@@ -119,4 +119,27 @@ std::string matrix_grid(const Matrix& m) {
   return fmt::format("port {}/{} (rows: from, columns: to; . reachable, X blocked)\n", m.port, m.protocol) + table(rows);
 }
 
+std::string matrix_compact(const Matrix& m) {
+  const auto& rows = m.rows.empty() ? m.pods : m.rows;
+  size_t width = 0;
+  for (const auto& r : rows) width = std::max(width, r.size());
+  auto ns_of = [](const std::string& k) { return k.substr(0, k.find('/')); };
+  std::string out;
+  for (const auto& from : rows) {
+    out += fmt::format("{:<{}}", from, width);
+    auto it = m.reachable.find(from);
+    for (size_t j = 0; j < m.pods.size(); ++j) {
+      if (j == 0 || ns_of(m.pods[j]) != ns_of(m.pods[j - 1])) out += ' ';
+      bool ok = false;
+      if (it != m.reachable.end()) {
+        auto jt = it->second.find(m.pods[j]);
+        ok = jt != it->second.end() && jt->second;
+      }
+      out += ok ? '.' : 'X';
+    }
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace strand::lab

@@ -45,6 +45,9 @@ struct Matrix {
 // the numbers are listed with the row names so wide names stay readable.
 [[nodiscard]] std::string matrix_grid(const Matrix& m);
 
+// The same grid compactly: "x/a .XX ... ..." (cells grouped by namespace, columns in the order of `pods`).
+[[nodiscard]] std::string matrix_compact(const Matrix& m);
+
 // A table with columns padded to their widest cell (two spaces apart).
 [[nodiscard]] std::string table(const std::vector<std::vector<std::string>>& rows);
 

@@ -76,6 +76,20 @@ TEST(Objects, PodObjectStatusFromTheCniResult) {
     "podIPs":[{"ip":"10.244.2.5"},{"ip":"fd00:10:244:2::5"}],"hostIP":"10.100.0.2"})"));
 }
 
+TEST(Objects, PodObjectBeforeTheCniAddHasNoAddresses) {
+  PodState p;
+  p.ns = "x";
+  p.name = "a";
+  p.uid = "u1";
+  p.node = "s-node2";
+  p.labels = {{"pod", "a"}};
+  json applied = json::parse(R"({"kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[]}})");
+  auto o = pod_object(applied, p, node2());
+  EXPECT_EQ(o["spec"]["nodeName"], "s-node2");
+  EXPECT_EQ(o["metadata"]["labels"], json::parse(R"({"pod":"a"})"));
+  EXPECT_EQ(o["status"], json::parse(R"({"phase":"Pending","hostIP":"10.100.0.2"})"));
+}
+
 TEST(Objects, ResultIpsIPv4First) {
   auto ips = result_ips(json::parse(R"({"ips":[{"address":"fd00::5/64"},{"address":"10.0.0.5/24"}]})"));
   ASSERT_TRUE(ips);

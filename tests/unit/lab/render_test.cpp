@@ -98,3 +98,19 @@ TEST(Render, MatrixOfOneRow) {
 
 }  // namespace
 }  // namespace strand::lab
+
+namespace strand::lab {
+namespace {
+
+TEST(Render, MatrixCompactGroupsByNamespace) {
+  EXPECT_EQ(matrix_compact(sample_matrix()),
+            "x/a         .. X\n"
+            "x/b         X. .\n"
+            "y/long-name XX X\n");
+  Matrix m = sample_matrix();
+  m.rows = {"x/b"};
+  EXPECT_EQ(matrix_compact(m), "x/b X. .\n");
+}
+
+}  // namespace
+}  // namespace strand::lab
