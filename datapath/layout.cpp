@@ -48,7 +48,7 @@ static_assert(offsetof(strand_ct_key, proto) == 36);
 static_assert(offsetof(strand_ct_key, family) == 37);
 static_assert(offsetof(strand_ct_key, dir) == 38);
 
-static_assert(kNoHoles<strand_ct_entry> && sizeof(strand_ct_entry) == 80);
+static_assert(kNoHoles<strand_ct_entry> && sizeof(strand_ct_entry) == 88);
 static_assert(offsetof(strand_ct_entry, packets) == 16);
 static_assert(offsetof(strand_ct_entry, bytes) == 32);
 static_assert(offsetof(strand_ct_entry, syn_ns) == 48);
@@ -59,6 +59,7 @@ static_assert(offsetof(strand_ct_entry, remote_identity) == 72);
 static_assert(offsetof(strand_ct_entry, state) == 76);
 static_assert(offsetof(strand_ct_entry, tcp_flags) == 77);
 static_assert(offsetof(strand_ct_entry, flags) == 79);
+static_assert(offsetof(strand_ct_entry, policy_rev) == 80);
 
 static_assert(kNoHoles<strand_ep_stats> && sizeof(strand_ep_stats) == 96 + 2 * 8 * STRAND_DROP_SLOTS);
 static_assert(offsetof(strand_ep_stats, non_ip) == 32);
@@ -84,7 +85,7 @@ static_assert(kNoHoles<strand_drop_event> && sizeof(strand_drop_event) == 112);
 static_assert(offsetof(strand_drop_event, remote_identity) == 32);
 static_assert(offsetof(strand_drop_event, rule_id) == 40);
 static_assert(offsetof(strand_drop_event, pkt) == 48);
-static_assert(kNoHoles<strand_flow_event> && sizeof(strand_flow_event) == 136);
+static_assert(kNoHoles<strand_flow_event> && sizeof(strand_flow_event) == 144);
 static_assert(offsetof(strand_flow_event, ct) == 56);
 
 }  // namespace

@@ -207,6 +207,7 @@ std::string flow_end_name(FlowEnd end) {
     case FlowEnd::kFin: return "fin";
     case FlowEnd::kRst: return "rst";
     case FlowEnd::kExpired: return "expired";
+    case FlowEnd::kPolicy: return "policy";
     default: return "";
   }
 }

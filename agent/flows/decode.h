@@ -62,6 +62,7 @@ enum class FlowEnd : uint16_t {
   kFin = STRAND_FLOW_END_FIN,
   kRst = STRAND_FLOW_END_RST,
   kExpired = STRAND_FLOW_END_EXPIRED,
+  kPolicy = STRAND_FLOW_END_POLICY,  // cut: judged again after a policy change, denied
 };
 struct Flow {
   uint64_t seq = 0;
@@ -90,7 +91,7 @@ struct PacketSummary {
 [[nodiscard]] std::string ct_state_name(uint8_t state);    // "syn-sent", "established", ...
 [[nodiscard]] std::string tcp_flags_string(uint8_t flags); // "SYN|ACK|PSH"; "" for none
 [[nodiscard]] std::string direction_name(uint8_t dir);     // "egress" | "ingress"
-[[nodiscard]] std::string flow_end_name(FlowEnd end);      // null-able in JSON: "fin", "rst", "expired"
+[[nodiscard]] std::string flow_end_name(FlowEnd end);      // null-able in JSON: "fin", "rst", "expired", "policy"
 // An address of a ct key ("10.0.0.1", "fd00::1").
 [[nodiscard]] std::string ct_addr(const __be32 (&addr)[4], uint8_t family);
 

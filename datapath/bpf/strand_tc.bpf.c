@@ -6,12 +6,14 @@
  * Per packet: parse; malformed -> count the reason, rate-limited drop event,
  * TC_ACT_SHOT; not IP -> count as non_ip, pass; non-first fragment -> count,
  * pass; otherwise conntrack: a packet of a tracked connection (either
- * side) is counted and passes with no policy lookup; a packet no
- * connection owns is ICMPv6 neighbour discovery / MLD or an ICMP error of a
- * tracked connection (passes, opens nothing), or opens a connection if
- * NetworkPolicy lets it (policy.h): denied -> drop reason policy-denied,
- * event, no entry; audit mode -> counted as policy-audit, event, passes
- * and opens it.
+ * side) is counted and passes with no policy lookup, unless it comes from
+ * the opening side and the endpoint's policy revision moved since the
+ * connection was last judged (then it is judged again, strand_rejudge); a
+ * packet no connection owns is ICMPv6 neighbour discovery / MLD or an ICMP
+ * error of a tracked connection (passes, opens nothing), or opens a
+ * connection if NetworkPolicy lets it (policy.h): denied -> drop reason
+ * policy-denied, event, no entry; audit mode -> counted as policy-audit,
+ * event, passes and opens it.
  *
  * What drops and what passes, deliberately:
  *  - anything that claims to be IP but cannot be parsed to its ports drops:
@@ -53,15 +55,39 @@ const volatile struct strand_tc_config strand_cfg = {
 	.ct_other_ns = 60ULL * STRAND_NSEC_PER_SEC,
 };
 
+/* The verdict of NetworkPolicy for pkt as the opening packet of a
+ * connection: the peer from ipcache (*peer), the rule (*rule, policy.h).
+ * Returns STRAND_DROP_POLICY_DENIED when it is denied (nc then carries the
+ * peer and rule for the drop event); in audit mode a denial is counted as
+ * policy-audit, reported and passes. */
+static __always_inline int strand_judge(struct __sk_buff *skb,
+					struct strand_notify_ctx *nc,
+					const struct strand_pkt *pkt,
+					struct strand_peer *peer, __u32 *rule)
+{
+	strand_peer_lookup(pkt, nc->dir, peer);
+	*rule = strand_policy_rule(nc->ep_flags, nc->ep_id, nc->dir, pkt, peer);
+	if (*rule != STRAND_RULE_ISOLATED)
+		return STRAND_DROP_NONE;
+	nc->remote_identity = peer->identity;
+	nc->cidr_identity = peer->cidr_identity;
+	nc->rule_id = *rule;
+	if (!(nc->ep_flags & STRAND_EP_F_AUDIT))
+		return STRAND_DROP_POLICY_DENIED;
+	strand_ep_count_drop(nc->st, nc->dir, STRAND_DROP_POLICY_AUDIT);
+	strand_notify_drop(skb, nc, &strand_cfg, STRAND_DROP_POLICY_AUDIT);
+	return STRAND_DROP_NONE;
+}
+
 /* A packet no connection owns: neighbour discovery/MLD and ICMP errors of
  * a tracked connection pass as they are; anything else is judged by policy
- * and, let through, opens an entry recording the rule. Returns
- * STRAND_DROP_POLICY_DENIED for a denied packet (nc carries the peer and
- * rule for the event). Nothing here runs for a tracked packet: it is a
- * subprogram of its own so the tracked fast path stays compact. */
+ * and, let through, opens an entry recording the rule and the endpoint's
+ * policy revision. Returns STRAND_DROP_POLICY_DENIED for a denied packet
+ * (nc carries the peer and rule for the event). Nothing here runs for a
+ * tracked packet: it is a subprogram of its own so the tracked fast path
+ * stays compact. */
 static __noinline int strand_open(struct __sk_buff *skb,
 				       struct strand_notify_ctx *nc,
-				       __u32 ep_flags,
 				       const struct strand_pkt *pkt)
 {
 	struct strand_ct_entry *ce;
@@ -69,6 +95,7 @@ static __noinline int strand_open(struct __sk_buff *skb,
 	struct strand_peer peer;
 	__u32 rule;
 	__u16 end;
+	int reason;
 
 	if (strand_icmp6_ndisc(pkt))
 		return STRAND_DROP_NONE;
@@ -76,24 +103,15 @@ static __noinline int strand_open(struct __sk_buff *skb,
 				&strand_cfg))
 		return STRAND_DROP_NONE; /* STRAND_RULE_RELATED */
 
-	strand_peer_lookup(pkt, nc->dir, &peer);
-	rule = strand_policy_rule(ep_flags, nc->ep_id, nc->dir, pkt, &peer);
+	reason = strand_judge(skb, nc, pkt, &peer, &rule);
 	if (rule != STRAND_RULE_NONE)
 		strand_policy_hit(rule);
-	if (rule == STRAND_RULE_ISOLATED) {
-		nc->remote_identity = peer.identity;
-		nc->cidr_identity = peer.cidr_identity;
-		nc->rule_id = rule;
-		if (!(ep_flags & STRAND_EP_F_AUDIT))
-			return STRAND_DROP_POLICY_DENIED;
-		strand_ep_count_drop(nc->st, nc->dir, STRAND_DROP_POLICY_AUDIT);
-		strand_notify_drop(skb, nc, &strand_cfg,
-				   STRAND_DROP_POLICY_AUDIT);
-	}
+	if (reason)
+		return reason;
 
 	strand_ct_key_set(&key, pkt, nc->dir, 0);
 	ce = strand_ct_create(&key, pkt, nc->ep_id, peer.identity, rule,
-			      nc->now);
+			      nc->policy_rev, nc->now);
 	if (!ce)
 		return STRAND_DROP_NONE;
 	end = strand_ct_update(ce, STRAND_CT_ORIG, pkt, skb->len, nc->now);
@@ -102,16 +120,52 @@ static __noinline int strand_open(struct __sk_buff *skb,
 	return STRAND_DROP_NONE;
 }
 
-/* Conntrack, then policy for what conntrack does not know. */
+/* A packet from the opening side of a tracked connection judged under an
+ * older policy revision of its endpoint: judged again exactly as if it
+ * opened the connection now. Allowed (or audit, or the direction no longer
+ * enforced): the entry takes the rule, the peer's identity and the current
+ * revision, and the packet goes on as tracked. Denied: the connection ends
+ * here (flow-end event with reason policy, unless its end was reported
+ * already; entry deleted) and the packet drops as policy-denied with its
+ * event. policy_hits is not counted: it counts new connections, and a
+ * revalidation is none. Replies are never judged again: an allowed
+ * connection's replies pass, and a denied one is cut by its opener's next
+ * packet. Out of line like strand_open, for the same reason. */
+static __noinline int strand_rejudge(struct __sk_buff *skb,
+				     struct strand_notify_ctx *nc,
+				     const struct strand_pkt *pkt,
+				     struct strand_ct_key *key,
+				     struct strand_ct_entry *ce)
+{
+	struct strand_peer peer;
+	__u32 rule;
+	int reason;
+
+	reason = strand_judge(skb, nc, pkt, &peer, &rule);
+	if (reason) {
+		if (!(ce->flags & STRAND_CT_F_ENDED))
+			strand_notify_flow_end(nc, &strand_cfg, key, ce,
+					       STRAND_FLOW_END_POLICY);
+		bpf_map_delete_elem(&ct, key);
+		return reason;
+	}
+	ce->rule_id = rule;
+	ce->remote_identity = peer.identity;
+	ce->policy_rev = nc->policy_rev;
+	return STRAND_DROP_NONE;
+}
+
+/* Conntrack, then policy for what conntrack does not know or knows from an
+ * older policy revision. */
 static __always_inline int strand_track(struct __sk_buff *skb,
 					struct strand_notify_ctx *nc,
-					__u32 ep_flags,
 					const struct strand_pkt *pkt)
 {
 	struct strand_ct_entry *ce;
 	struct strand_ct_key key;
 	__u8 side;
 	__u16 end;
+	int reason;
 
 	ce = strand_ct_lookup(pkt, nc->dir, &key, &side);
 	if (ce && strand_ct_stale(ce, pkt, nc->now, &strand_cfg)) {
@@ -122,7 +176,12 @@ static __always_inline int strand_track(struct __sk_buff *skb,
 		ce = NULL;
 	}
 	if (!ce)
-		return strand_open(skb, nc, ep_flags, pkt);
+		return strand_open(skb, nc, pkt);
+	if (side == STRAND_CT_ORIG && ce->policy_rev != nc->policy_rev) {
+		reason = strand_rejudge(skb, nc, pkt, &key, ce);
+		if (reason)
+			return reason;
+	}
 	end = strand_ct_update(ce, side, pkt, skb->len, nc->now);
 	if (end)
 		strand_notify_flow_end(nc, &strand_cfg, &key, ce, end);
@@ -138,14 +197,14 @@ static __always_inline int strand_pod(struct __sk_buff *skb, __u8 dir)
 	};
 	struct strand_endpoint *ep;
 	struct strand_pkt pkt = {};
-	__u32 ep_flags = 0;
 	int reason;
 
 	ep = strand_endpoint_lookup(skb->ifindex);
 	if (ep) {
 		nc.ep_id = ep->ep_id;
 		nc.identity = ep->identity;
-		ep_flags = ep->flags;
+		nc.ep_flags = ep->flags;
+		nc.policy_rev = ep->policy_rev;
 	}
 	nc.st = strand_ep_stats_get(nc.ep_id);
 
@@ -165,7 +224,7 @@ static __always_inline int strand_pod(struct __sk_buff *skb, __u8 dir)
 	reason = strand_ct_check(&pkt);
 	if (reason)
 		goto drop;
-	reason = strand_track(skb, &nc, ep_flags, &pkt);
+	reason = strand_track(skb, &nc, &pkt);
 	if (reason)
 		goto drop;
 pass:

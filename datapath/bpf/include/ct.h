@@ -128,12 +128,14 @@ static __always_inline int strand_ct_stale(const struct strand_ct_entry *ce,
 }
 
 /* Opens an entry for a packet that matched none and that policy let
- * through (rule_id says why, policy.h). A TCP RST opens nothing
+ * through (rule_id says why, policy.h; policy_rev is the endpoint's
+ * revision that judgement was made under). A TCP RST opens nothing
  * (there is no connection left to track); a TCP packet without SYN opens
  * an ESTABLISHED entry marked MIDSTREAM (the opener is a guess). */
 static __always_inline struct strand_ct_entry *
 strand_ct_create(const struct strand_ct_key *key, const struct strand_pkt *pkt,
-		 __u32 ep_id, __u32 remote_identity, __u32 rule_id, __u64 now)
+		 __u32 ep_id, __u32 remote_identity, __u32 rule_id,
+		 __u32 policy_rev, __u64 now)
 {
 	struct strand_ct_entry e = {};
 
@@ -153,6 +155,7 @@ strand_ct_create(const struct strand_ct_key *key, const struct strand_pkt *pkt,
 	e.ep_id = ep_id;
 	e.remote_identity = remote_identity;
 	e.rule_id = rule_id;
+	e.policy_rev = policy_rev;
 	/* Another CPU may have won the race: use its entry. */
 	bpf_map_update_elem(&ct, key, &e, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&ct, key);

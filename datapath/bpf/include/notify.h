@@ -33,6 +33,10 @@ struct strand_notify_ctx {
 	__u32 ep_id;
 	__u32 identity;
 	__u32 ifindex;
+	/* The endpoint record's flags and policy revision (0 without one):
+	 * what policy decisions for this packet go by. */
+	__u32 ep_flags;
+	__u32 policy_rev;
 	/* Set by the policy decision for its events; 0 for other drops. */
 	__u32 remote_identity;
 	__u32 cidr_identity;

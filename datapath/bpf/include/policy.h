@@ -5,7 +5,9 @@
  *
  * Policy is judged once per connection, on the packet that finds no ct
  * entry; everything after it (both sides) rides on the entry and costs no
- * policy lookup. The judgement (contract in strand_maps.h, "policy"):
+ * policy lookup, until the endpoint's policy_rev moves: then the next
+ * packet from the opening side is judged again the same way (strand_tc's
+ * strand_rejudge). The judgement (contract in strand_maps.h, "policy"):
  *  - direction not enforced for the endpoint: STRAND_RULE_NONE;
  *  - peer is the node (ipcache identity HOST): STRAND_RULE_HOST;
  *  - else three probes of the policy LPM trie, at most: the peer's identity,

@@ -40,6 +40,7 @@ struct strand_drop_event {
 #define STRAND_FLOW_END_FIN 1     /* FIN seen from both sides */
 #define STRAND_FLOW_END_RST 2     /* RST seen */
 #define STRAND_FLOW_END_EXPIRED 3 /* idle past its timeout, found by a new packet */
+#define STRAND_FLOW_END_POLICY 4  /* judged again after a policy change: denied */
 
 struct strand_flow_event {
 	struct strand_event_hdr hdr;

@@ -153,7 +153,8 @@ struct strand_policy_value {
 
 /* policy_hits: per-CPU array indexed by rule id (< STRAND_RULES_MAX): new
  * connections a rule let through; [STRAND_RULE_ISOLATED] counts the ones
- * isolation denied (or would have, in audit mode). */
+ * isolation denied (or would have, in audit mode). Tracked connections
+ * judged again after a policy change are not counted. */
 
 /* ct: connection tracking, LRU. An entry is keyed by the tuple of the
  * packet that opened the connection plus the side it came from (dir), so
@@ -210,6 +211,10 @@ struct strand_ct_entry {
 	__u8 state;            /* enum strand_ct_state */
 	__u8 tcp_flags[2];     /* OR of TCP flags seen, per side */
 	__u8 flags;            /* STRAND_CT_F_* */
+	/* The endpoint's policy_rev when the opening side was last judged
+	 * (at creation, then on its first packet after every bump). */
+	__u32 policy_rev;
+	__u32 pad;
 };
 
 /* ep_stats: per-CPU, endpoint id (__u32) -> counters. Endpoint id 0 counts

@@ -154,6 +154,13 @@ void TcDatapath::add_policy(const PolicyEntry& e) {
   }
 }
 
+void TcDatapath::remove_policy(const PolicyEntry& e) {
+  const strand_policy_key k = policy_key(e);
+  if (bpf_map_delete_elem(bpf_map__fd(skel_->maps.policy), &k) != 0) {
+    fail("delete policy", errno);
+  }
+}
+
 std::uint64_t TcDatapath::policy_hits(std::uint32_t rule_id) {
   auto n = lookup_percpu_sum<std::uint64_t>(bpf_map__fd(skel_->maps.policy_hits), &rule_id);
   if (!n) fail("policy_hits lookup", ENOENT);

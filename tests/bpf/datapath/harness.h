@@ -84,6 +84,8 @@ class TcDatapath {
   void add_ipcache(const strand_lpm_key& key, std::uint32_t identity,
                    std::uint32_t cidr_identity = 0);
   void add_policy(const PolicyEntry& e);
+  // Deletes the entry add_policy(e) wrote; throws when it is not there.
+  void remove_policy(const PolicyEntry& e);
   // policy_hits[rule_id] summed over CPUs.
   std::uint64_t policy_hits(std::uint32_t rule_id);
 

@@ -6,6 +6,7 @@
 // discovery. Every case loads a fresh skeleton; counts are exact.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -688,6 +689,331 @@ TEST_F(TcPolicy, PolicyHitsCountEveryNewConnectionOfARule) {
   EXPECT_EQ(dp.policy_hits(kRuleA80to96), 17u);
   EXPECT_EQ(dp.policy_hits(kRuleAUdp), 5u) << "the second datagram of each flow is tracked";
   EXPECT_EQ(dp.ct_entries().size(), 22u);
+}
+
+// ---------------------------------------------------------------------------
+// Tracked connections after a policy change: the agent bumps the endpoint's
+// policy_rev once a change is written; the next packet from the opening
+// side of a connection judged under another revision is judged again.
+// ---------------------------------------------------------------------------
+
+void set_rev(TcDatapath& dp, std::uint32_t flags, std::uint32_t rev) {
+  dp.set_endpoint(kTestIfindex, strand_endpoint{kEpId, kEpIdentity, flags, rev});
+}
+
+// The two entries of kRuleA80to96 (TCP 80-96 from A).
+const PolicyEntry kA80Block{kEpId, kIdA, kIngress, kProtoTcp, 80, 12, kRuleA80to96};
+const PolicyEntry kA96{kEpId, kIdA, kIngress, kProtoTcp, 96, 16, kRuleA80to96};
+
+TEST_F(TcPolicy, RevisionBumpCutsATcpConnectionItsRuleNoLongerAllows) {
+  TcDatapath dp;
+  load(dp, kEnforceBoth);
+  const Bytes syn = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kSyn);
+  const Bytes synack = l4_packet(kOut, vec(kA4), kProtoTcp, 80, 40001, kSyn | kAck);
+  const Bytes ack = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kAck);
+  const Bytes data_in = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kAck | kPsh);
+  const Bytes data_out = l4_packet(kOut, vec(kA4), kProtoTcp, 80, 40001, kAck | kPsh);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, syn));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, synack));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, ack));
+  const strand_ct_key key = ct_key(vec(kA4), vec(kPod4), 40001, 80, kProtoTcp, kIngress);
+  auto e = dp.ct_lookup(key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->policy_rev, 0u);
+  EXPECT_EQ(e->rule_id, kRuleA80to96);
+
+  // The rule goes (both its entries), then the revision moves.
+  dp.remove_policy(kA80Block);
+  dp.remove_policy(kA96);
+  set_rev(dp, kEnforceBoth, 1);
+
+  // Replies are not judged again: the pod's side still passes.
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, data_out));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, data_out));
+  e = dp.ct_lookup(key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->policy_rev, 0u) << "a reply stamps nothing";
+  EXPECT_EQ(e->packets[STRAND_CT_REPLY], 3u);
+
+  // The opener's next packet is judged again: denied, the connection ends.
+  ASSERT_NO_FATAL_FAILURE(denied(dp, kIn, data_in));
+  EXPECT_FALSE(dp.ct_lookup(key));
+  EXPECT_TRUE(dp.ct_entries().empty());
+
+  EXPECT_EQ(dp.policy_hits(kRuleA80to96), 1u);
+  EXPECT_EQ(dp.policy_hits(STRAND_RULE_ISOLATED), 0u) << "a revalidation is no new connection";
+  auto st = dp.ep_stats(kEpId);
+  ASSERT_TRUE(st);
+  strand_ep_stats want{};
+  want.packets[kIngress] = 2;
+  want.bytes[kIngress] = syn.size() + ack.size();
+  want.packets[kEgress] = 3;
+  want.bytes[kEgress] = synack.size() + 2 * data_out.size();
+  want.drops[kIngress][STRAND_DROP_POLICY_DENIED] = 1;
+  want.events_sent = 2;  // flow end + drop
+  expect_stats_eq(*st, want);
+
+  Events ev = dp.drain_events();
+  ASSERT_EQ(ev.flows.size(), 1u);
+  const strand_flow_event& f = ev.flows[0];
+  EXPECT_EQ(f.hdr.reason, STRAND_FLOW_END_POLICY);
+  EXPECT_EQ(f.hdr.dir, kIngress);
+  EXPECT_EQ(f.hdr.ep_id, kEpId);
+  EXPECT_EQ(std::memcmp(&f.key, &key, sizeof(key)), 0) << to_string(f.key);
+  EXPECT_EQ(f.ct.rule_id, kRuleA80to96);
+  EXPECT_EQ(f.ct.policy_rev, 0u);
+  EXPECT_EQ(f.ct.packets[STRAND_CT_ORIG], 2u) << "the dropped packet is not accounted";
+  EXPECT_EQ(f.ct.packets[STRAND_CT_REPLY], 3u);
+  EXPECT_EQ(f.ct.state, STRAND_CT_ESTABLISHED);
+  ASSERT_EQ(ev.drops.size(), 1u);
+  const strand_drop_event& d = ev.drops[0];
+  EXPECT_EQ(d.hdr.reason, STRAND_DROP_POLICY_DENIED);
+  EXPECT_EQ(d.hdr.dir, kIngress);
+  EXPECT_EQ(d.remote_identity, kIdA);
+  EXPECT_EQ(d.cidr_identity, 0u);
+  EXPECT_EQ(d.rule_id, static_cast<std::uint32_t>(STRAND_RULE_ISOLATED));
+  EXPECT_EQ(d.pkt_len, data_in.size());
+
+  // With no entry left, the next packet is a new (midstream) connection,
+  // judged and denied as such; the pod's reply opens nothing either.
+  ASSERT_NO_FATAL_FAILURE(denied(dp, kIn, data_in));
+  ASSERT_NO_FATAL_FAILURE(denied(dp, kOut, data_out));
+  EXPECT_TRUE(dp.ct_entries().empty());
+  EXPECT_EQ(dp.policy_hits(STRAND_RULE_ISOLATED), 2u);
+  ev = dp.drain_events();
+  EXPECT_TRUE(ev.flows.empty());
+  EXPECT_EQ(ev.drops.size(), 2u);
+}
+
+TEST_F(TcPolicy, RevisionBumpWithTheConnectionStillAllowedRestampsIt) {
+  TcDatapath dp;
+  load(dp, kEnforceBoth);
+  // Egress to A:443 and ingress from A to 90, both allowed.
+  const Bytes out_syn = l4_packet(kOut, vec(kA4), kProtoTcp, 40000, 443, kSyn);
+  const Bytes out_ack = l4_packet(kOut, vec(kA4), kProtoTcp, 40000, 443, kAck);
+  const Bytes out_synack = l4_packet(kIn, vec(kA4), kProtoTcp, 443, 40000, kSyn | kAck);
+  const Bytes in_syn = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 90, kSyn);
+  const Bytes in_synack = l4_packet(kOut, vec(kA4), kProtoTcp, 90, 40001, kSyn | kAck);
+  const Bytes in_ack = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 90, kAck);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, out_syn));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, out_synack));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, in_syn));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, in_synack));
+  const strand_ct_key out_key = ct_key(vec(kPod4), vec(kA4), 40000, 443, kProtoTcp, kEgress);
+  const strand_ct_key in_key = ct_key(vec(kA4), vec(kPod4), 40001, 90, kProtoTcp, kIngress);
+
+  // Nothing changed but the revision: same rules, new stamp.
+  set_rev(dp, kEnforceBoth, 5);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, out_ack));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, in_ack));
+  auto e = dp.ct_lookup(out_key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->policy_rev, 5u);
+  EXPECT_EQ(e->rule_id, kRuleEgressA443);
+  EXPECT_EQ(e->state, STRAND_CT_ESTABLISHED);
+  EXPECT_EQ(e->packets[STRAND_CT_ORIG], 2u);
+  e = dp.ct_lookup(in_key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->policy_rev, 5u);
+  EXPECT_EQ(e->rule_id, kRuleA80to96);
+  EXPECT_EQ(e->remote_identity, kIdA);
+  EXPECT_EQ(e->state, STRAND_CT_ESTABLISHED);
+
+  // Another rule now allows 90 from A, and A's identity changed (labels):
+  // the entry takes the new rule and identity at the next revision.
+  constexpr std::uint32_t kRuleA90 = 30;
+  dp.remove_policy(kA80Block);
+  dp.add_policy({kEpId, kIdC, kIngress, kProtoTcp, 90, 16, kRuleA90});
+  dp.add_ipcache(lpm_key(vec(kA4), 32), kIdC);
+  set_rev(dp, kEnforceBoth, 6);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, l4_packet(kOut, vec(kA4), kProtoTcp, 90, 40001, kAck)));
+  e = dp.ct_lookup(in_key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->policy_rev, 5u) << "the reply side stamps nothing";
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, in_ack));
+  e = dp.ct_lookup(in_key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->policy_rev, 6u);
+  EXPECT_EQ(e->rule_id, kRuleA90);
+  EXPECT_EQ(e->remote_identity, kIdC);
+  EXPECT_EQ(e->packets[STRAND_CT_ORIG], 3u);
+
+  // Revalidations count no hits.
+  EXPECT_EQ(dp.policy_hits(kRuleEgressA443), 1u);
+  EXPECT_EQ(dp.policy_hits(kRuleA80to96), 1u);
+  EXPECT_EQ(dp.policy_hits(kRuleA90), 0u);
+  EXPECT_EQ(dp.ct_entries().size(), 2u);
+  const auto st = dp.ep_stats(kEpId);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->packets[kEgress], 4u);
+  EXPECT_EQ(st->packets[kIngress], 4u);
+  EXPECT_EQ(st->events_sent, 0u);
+  const Events ev = dp.drain_events();
+  EXPECT_TRUE(ev.drops.empty());
+  EXPECT_TRUE(ev.flows.empty());
+}
+
+TEST_F(TcPolicy, UdpTupleReusedAfterAPolicyChangeIsJudgedAgain) {
+  TcDatapath dp;
+  load(dp, kEnforceBoth);
+  // pod -> WB:53 (egress, ipBlock region) and A -> pod:7 (ingress, UDP from A).
+  const Bytes q = l4_packet(kOut, vec(kWB4), kProtoUdp, 5353, 53);
+  const Bytes a = l4_packet(kIn, vec(kWB4), kProtoUdp, 53, 5353);
+  const Bytes in_q = l4_packet(kIn, vec(kA6), kProtoUdp, 6000, 7);
+  const Bytes in_a = l4_packet(kOut, vec(kA6), kProtoUdp, 7, 6000);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, q));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, a));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, in_q));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, in_a));
+  EXPECT_EQ(dp.ct_entries().size(), 2u);
+
+  dp.remove_policy({kEpId, kCidrBlock, kEgress, kProtoUdp, 53, 16, kRuleEgressBlockUdp53});
+  dp.remove_policy({kEpId, kIdA, kIngress, kProtoUdp, 0, 0, kRuleAUdp});
+  set_rev(dp, kEnforceBoth, 2);
+
+  // A later exchange on the same tuples, while the entries still live.
+  ASSERT_NO_FATAL_FAILURE(denied(dp, kOut, q));
+  ASSERT_NO_FATAL_FAILURE(denied(dp, kIn, in_q));
+  EXPECT_TRUE(dp.ct_entries().empty());
+  // The answers have no connection to ride on any more: judged as new.
+  ASSERT_NO_FATAL_FAILURE(denied(dp, kIn, a));
+  ASSERT_NO_FATAL_FAILURE(denied(dp, kOut, in_a));
+  EXPECT_TRUE(dp.ct_entries().empty());
+
+  EXPECT_EQ(dp.policy_hits(STRAND_RULE_ISOLATED), 2u) << "the two answers only";
+  const auto st = dp.ep_stats(kEpId);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->drops[kEgress][STRAND_DROP_POLICY_DENIED], 2u);
+  EXPECT_EQ(st->drops[kIngress][STRAND_DROP_POLICY_DENIED], 2u);
+  EXPECT_EQ(st->events_sent, 6u);
+  const Events ev = dp.drain_events();
+  ASSERT_EQ(ev.flows.size(), 2u);
+  EXPECT_EQ(ev.flows[0].hdr.reason, STRAND_FLOW_END_POLICY);
+  EXPECT_EQ(ev.flows[0].hdr.dir, kEgress);
+  EXPECT_EQ(ev.flows[0].ct.rule_id, kRuleEgressBlockUdp53);
+  EXPECT_EQ(ev.flows[0].ct.state, STRAND_CT_ESTABLISHED);
+  EXPECT_EQ(ev.flows[1].hdr.reason, STRAND_FLOW_END_POLICY);
+  EXPECT_EQ(ev.flows[1].hdr.dir, kIngress);
+  EXPECT_EQ(ev.flows[1].ct.rule_id, kRuleAUdp);
+  EXPECT_EQ(ev.flows[1].key.family, STRAND_FAMILY_IPV6);
+  ASSERT_EQ(ev.drops.size(), 4u);
+  EXPECT_EQ(ev.drops[0].remote_identity, static_cast<std::uint32_t>(STRAND_IDENTITY_WORLD));
+  EXPECT_EQ(ev.drops[0].cidr_identity, kCidrBlock);
+  EXPECT_EQ(ev.drops[1].remote_identity, kIdA);
+  for (const auto& d : ev.drops) {
+    EXPECT_EQ(d.hdr.reason, STRAND_DROP_POLICY_DENIED);
+    EXPECT_EQ(d.rule_id, static_cast<std::uint32_t>(STRAND_RULE_ISOLATED));
+  }
+}
+
+TEST_F(TcPolicy, AuditRevalidationPassesCountsAndReportsOnce) {
+  TcDatapath dp;
+  const std::uint32_t flags = STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_AUDIT;
+  load(dp, flags);
+  const Bytes syn = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kSyn);
+  const Bytes synack = l4_packet(kOut, vec(kA4), kProtoTcp, 80, 40001, kSyn | kAck);
+  const Bytes ack = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kAck);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, syn));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, synack));
+  dp.remove_policy(kA80Block);
+  set_rev(dp, flags, 1);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, ack));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, ack));  // same revision now: nothing more
+  const strand_ct_key key = ct_key(vec(kA4), vec(kPod4), 40001, 80, kProtoTcp, kIngress);
+  auto e = dp.ct_lookup(key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->rule_id, static_cast<std::uint32_t>(STRAND_RULE_ISOLATED));
+  EXPECT_EQ(e->policy_rev, 1u);
+  EXPECT_EQ(e->state, STRAND_CT_ESTABLISHED);
+  EXPECT_EQ(e->packets[STRAND_CT_ORIG], 3u);
+
+  EXPECT_EQ(dp.policy_hits(kRuleA80to96), 1u);
+  EXPECT_EQ(dp.policy_hits(STRAND_RULE_ISOLATED), 0u);
+  const auto st = dp.ep_stats(kEpId);
+  ASSERT_TRUE(st);
+  strand_ep_stats want{};
+  want.packets[kIngress] = 3;
+  want.bytes[kIngress] = syn.size() + 2 * ack.size();
+  want.packets[kEgress] = 1;
+  want.bytes[kEgress] = synack.size();
+  want.drops[kIngress][STRAND_DROP_POLICY_AUDIT] = 1;
+  want.events_sent = 1;
+  expect_stats_eq(*st, want);
+  const Events ev = dp.drain_events();
+  EXPECT_TRUE(ev.flows.empty());
+  ASSERT_EQ(ev.drops.size(), 1u);
+  EXPECT_EQ(ev.drops[0].hdr.reason, STRAND_DROP_POLICY_AUDIT);
+  EXPECT_EQ(ev.drops[0].remote_identity, kIdA);
+  EXPECT_EQ(ev.drops[0].rule_id, static_cast<std::uint32_t>(STRAND_RULE_ISOLATED));
+}
+
+TEST_F(TcPolicy, RevalidationOfADirectionNoLongerEnforcedStampsAndPasses) {
+  TcDatapath dp;
+  load(dp, kEnforceBoth);
+  const Bytes syn = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kSyn);
+  const Bytes ack = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kAck);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, syn));
+  // The last policy selecting the pod for ingress went: no ingress rules,
+  // ingress no longer enforced.
+  dp.remove_policy(kA80Block);
+  dp.remove_policy(kA96);
+  set_rev(dp, STRAND_EP_F_ENFORCE_EGRESS, 3);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, ack));
+  const auto e = dp.ct_lookup(ct_key(vec(kA4), vec(kPod4), 40001, 80, kProtoTcp, kIngress));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->rule_id, static_cast<std::uint32_t>(STRAND_RULE_NONE));
+  EXPECT_EQ(e->policy_rev, 3u);
+  EXPECT_EQ(e->remote_identity, kIdA);
+  EXPECT_EQ(e->packets[STRAND_CT_ORIG], 2u);
+  EXPECT_EQ(dp.policy_hits(STRAND_RULE_NONE), 0u);
+  EXPECT_EQ(dp.policy_hits(kRuleA80to96), 1u);
+  const auto st = dp.ep_stats(kEpId);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->packets[kIngress], 2u);
+  EXPECT_EQ(st->events_sent, 0u);
+  EXPECT_TRUE(dp.drain_events().drops.empty());
+}
+
+TEST_F(TcPolicy, SameRevisionTrackedPacketsAreNotJudged) {
+  TcDatapath dp;
+  seed_policy_ipcache(dp);
+  seed_rules(dp);
+  set_rev(dp, kEnforceBoth, 9);
+  const Bytes syn = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kSyn);
+  const Bytes ack = l4_packet(kIn, vec(kA4), kProtoTcp, 40001, 80, kAck);
+  const Bytes q = l4_packet(kOut, vec(kWB4), kProtoUdp, 5353, 53);
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, syn));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, q));
+  const strand_ct_key key = ct_key(vec(kA4), vec(kPod4), 40001, 80, kProtoTcp, kIngress);
+  auto e = dp.ct_lookup(key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->policy_rev, 9u) << "a new entry records the endpoint's revision";
+  const auto before = dp.ep_stats(kEpId);
+  ASSERT_TRUE(before);
+
+  // The rules go but the revision stays: tracked packets are not judged
+  // (what the agent's bump after a complete change is for).
+  dp.remove_policy(kA80Block);
+  dp.remove_policy({kEpId, kCidrBlock, kEgress, kProtoUdp, 53, 16, kRuleEgressBlockUdp53});
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kIn, ack));
+  ASSERT_NO_FATAL_FAILURE(pass(dp, kOut, q));
+  e = dp.ct_lookup(key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->rule_id, kRuleA80to96);
+  EXPECT_EQ(e->policy_rev, 9u);
+  EXPECT_EQ(dp.policy_hits(kRuleA80to96), 1u);
+  EXPECT_EQ(dp.policy_hits(kRuleEgressBlockUdp53), 1u);
+  EXPECT_EQ(dp.policy_hits(STRAND_RULE_ISOLATED), 0u);
+  const auto st = dp.ep_stats(kEpId);
+  ASSERT_TRUE(st);
+  strand_ep_stats want = *before;
+  want.packets[kIngress] += 1;
+  want.bytes[kIngress] += ack.size();
+  want.packets[kEgress] += 1;
+  want.bytes[kEgress] += q.size();
+  expect_stats_eq(*st, want);
+  EXPECT_EQ(st->events_sent, 0u);
+  EXPECT_TRUE(dp.drain_events().drops.empty());
 }
 
 }  // namespace

@@ -122,6 +122,30 @@ TEST(DecodeEvent, DropAndFlowRoundTrip) {
   EXPECT_EQ(gf.hdr.reason, STRAND_FLOW_END_RST);
 }
 
+TEST(DecodeEvent, FlowCutByPolicyCarriesTheRevision) {
+  // A connection judged again after a policy change and denied: reason
+  // policy, the entry's policy_rev right after the entry's flags (bytes laid
+  // out as the datapath writes them).
+  strand_flow_event f{};
+  f.hdr = {STRAND_EV_FLOW_END, STRAND_DIR_INGRESS, STRAND_FLOW_END_POLICY, 7, 9};
+  f.key = v4_key("10.0.0.2", "10.0.0.1", 5000, 53, IPPROTO_UDP, STRAND_DIR_INGRESS);
+  f.ct.rule_id = 17;
+  f.ct.policy_rev = 41;
+  std::vector<std::byte> raw(sizeof(f));
+  std::memcpy(raw.data(), &f, sizeof(f));
+  const uint32_t wire = 41;
+  ASSERT_EQ(std::memcmp(raw.data() + 56 + 80, &wire, sizeof(wire)), 0) << "offset of policy_rev";
+  auto ev = decode_event(raw);
+  ASSERT_TRUE(ev);
+  const auto& got = std::get<strand_flow_event>(*ev);
+  EXPECT_EQ(got.hdr.reason, STRAND_FLOW_END_POLICY);
+  EXPECT_EQ(got.ct.policy_rev, 41u);
+  EXPECT_EQ(got.ct.rule_id, 17u);
+  EXPECT_EQ(flow_end_name(static_cast<FlowEnd>(got.hdr.reason)), "policy");
+  EXPECT_EQ(flow_end_name(FlowEnd::kExpired), "expired");
+  EXPECT_EQ(flow_end_name(FlowEnd::kActive), "");
+}
+
 TEST(SummarizePacket, Ipv4Tcp) {
   auto f = ipv4_frame(IPPROTO_TCP, "10.78.0.2", "10.78.0.3", 40000, 8080);
   auto s = summarize_packet(f);
