@@ -109,7 +109,7 @@ void Collector::handle_record(std::span<const std::byte> data) {
   }
   const auto& f = std::get<strand_flow_event>(*ev);
   const auto end = static_cast<FlowEnd>(f.hdr.reason);
-  record_end(f.key, f.ct, end == FlowEnd::kActive || f.hdr.reason > STRAND_FLOW_END_EXPIRED ? FlowEnd::kFin : end);
+  record_end(f.key, f.ct, end == FlowEnd::kActive || f.hdr.reason > STRAND_FLOW_END_POLICY ? FlowEnd::kFin : end);
 }
 
 // A finished flow: a new item, or fresher counters for one already recorded
