@@ -16,6 +16,9 @@
 //       taken before the policy file is written, t1 when the answer naming the
 //       generation has arrived. Prints one JSON object: samples, p50, p90,
 //       p99, max (ms), the polls' own round-trip time and the body size.
+// --path: what to GET instead of /v1/policies (e.g. a query that keeps the
+// body small: at 1000 policies the full list is large and rendering it for
+// every poll loads the agent being measured).
 #include <CLI/CLI.hpp>
 #include <httplib.h>
 
@@ -93,7 +96,9 @@ struct Poller {
   std::vector<double> rtt_ms;
   size_t body_bytes = 0;
 
-  Poller(const std::string& host, int port) : cli(host, port) {
+  std::string path;
+
+  Poller(const std::string& host, int port, std::string p) : cli(host, port), path(std::move(p)) {
     cli.set_keep_alive(true);
     cli.set_connection_timeout(2, 0);
     cli.set_read_timeout(10, 0);
@@ -101,7 +106,7 @@ struct Poller {
   // One GET; nullopt on a transport or HTTP error (message to stderr once).
   std::optional<std::string> get() {
     const auto t0 = Clock::now();
-    auto res = cli.Get("/v1/policies");
+    auto res = cli.Get(path);
     if (!res || res->status != 200) return std::nullopt;
     rtt_ms.push_back(ms_since(t0));
     body_bytes = res->body.size();
@@ -147,7 +152,7 @@ double percentile(std::vector<double> v, double q) {  // nearest rank
 int main(int argc, char** argv) {
   CLI::App app{"policy apply latency against strand-agent"};
   app.require_subcommand(1);
-  std::string dir, http = "127.0.0.1:9464";
+  std::string dir, http = "127.0.0.1:9464", path = "/v1/policies";
   double timeout_ms = 60000;
   int poll_us = 1000;
   size_t count = 50;
@@ -161,6 +166,7 @@ int main(int argc, char** argv) {
     c->add_option("--http", http);
     c->add_option("--timeout-ms", timeout_ms);
     c->add_option("--poll-us", poll_us);
+    c->add_option("--path", path, "what to GET (a query that keeps the body small, when the agent has one)");
   }
   lat->add_option("--count", count);
   lat->add_option("--pause-ms", pause_ms, "pause between samples");
@@ -176,7 +182,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_policy_apply: --http wants HOST:PORT\n");
     return 2;
   }
-  Poller poller(http.substr(0, colon), std::stoi(http.substr(colon + 1)));
+  Poller poller(http.substr(0, colon), std::stoi(http.substr(colon + 1)), path);
   const auto period = std::chrono::microseconds(poll_us);
 
   auto current = read_generation(dir);

@@ -8,7 +8,8 @@
 #
 #   tests/bench/policy/run.sh [--rounds 5] [--seconds 10] [--policies 100,1000]
 #       [--apply-pods 1000] [--apply-policies 1000] [--apply-count 100] [--seed 1]
-#       [--no-ct-first] [--allow-unenforced] [--tiny] [--tcp-rr PATH] [--tools DIR]
+#       [--no-ct-first] [--allow-unenforced] [--apply-path /v1/policies] [--tiny]
+#       [--tcp-rr PATH] [--tools DIR]
 #
 # A throw-away node (private mount + network namespace, private bpffs) as in
 # tests/bench/datapath; both pods ADDed once through the real strand plugin. Configs, run
@@ -35,7 +36,8 @@
 #
 # Apply latency: an agent with --apply-pods pods of other nodes and --apply-policies policies
 # (plus the two local pods), then --apply-count times: one more policy written, .generation
-# bumped, time until GET /v1/policies reports that generation (bench_policy_apply; the
+# bumped, time until GET /v1/policies (--apply-path: another path or query answering the same
+# top-level "generation") reports that generation (bench_policy_apply; the
 # agent's contract: `<dir>/.generation` written after the manifests, /v1/policies answers a
 # top-level "generation" once everything before it is in the datapath). Before that, once:
 # a policy allowing the client on TCP 7100 is written, and the probe must go from blocked to
@@ -53,7 +55,7 @@ prefix=stpo
 die() { echo "policy: $*" >&2; exit 1; }
 
 rounds=5 seconds=10 policies=100,1000 apply_pods=1000 apply_policies=1000 apply_count=100 seed=1
-remote_pods=1000 ct_first=1 allow_unenforced='' tiny='' tcp_rr='' tools='' inner=''
+remote_pods=1000 ct_first=1 allow_unenforced='' tiny='' tcp_rr='' tools='' inner='' apply_path=/v1/policies
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -66,11 +68,12 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --no-ct-first) ct_first=; shift ;;
     --allow-unenforced) allow_unenforced=1; shift ;;
+    --apply-path) apply_path=$2; shift 2 ;;
     --tiny) tiny=1; shift ;;
     --tcp-rr) tcp_rr=$2; shift 2 ;;
     --tools) tools=$2; shift 2 ;;
     --inner) inner=$2; shift 2 ;;
-    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -363,7 +366,8 @@ if [ -n "$inner" ]; then
       echo "apply check: FAILED (the reported generation does not match the datapath)"
     fi
     lat=$("$apply" latency --dir "$asrc" --http "$http" --count "$apply_count" --first-index "$apply_policies" \
-      --seed "$seed" --remote-pods "$apply_pods" --server-ip "$ip0" --client-ip "$ip1") || die "apply latency run failed"
+      --seed "$seed" --remote-pods "$apply_pods" --server-ip "$ip0" --client-ip "$ip1" --path "$apply_path") ||
+      die "apply latency run failed"
     [ "$(jq -r .count <<<"$lat")" -eq "$apply_count" ] || die "apply latency: wrong sample count: $lat"
     apply_line=$(jq -r --arg p "$apply_policies" --arg q "$apply_pods" \
       '"apply latency (\($q) remote pods, \($p) policies, one policy added per sample): n \(.count)  p50 \(.p50_ms * 1000 | round / 1000) ms  p90 \(.p90_ms * 1000 | round / 1000) ms  p99 \(.p99_ms * 1000 | round / 1000) ms  max \(.max_ms * 1000 | round / 1000) ms  (poll round trip p50 \(.poll_rtt_p50_ms * 1000 | round / 1000) ms, /v1/policies \(.body_bytes) bytes)"' <<<"$lat")
@@ -422,7 +426,8 @@ conf='{"cniVersion":"1.1.0","name":"bench","type":"strand","mtu":1500,"agentRequ
 echo "${conf//%T/$T}" | jq . >"$T/conf.json"
 
 args=(--tcp-rr "$tcp_rr" --rounds "$rounds" --seconds "$seconds" --policies "$policies" --remote-pods "$remote_pods"
-      --apply-pods "$apply_pods" --apply-policies "$apply_policies" --apply-count "$apply_count" --seed "$seed")
+      --apply-pods "$apply_pods" --apply-policies "$apply_policies" --apply-count "$apply_count" --seed "$seed"
+      --apply-path "$apply_path")
 [ -n "$ct_first" ] || args+=(--no-ct-first)
 [ -z "$allow_unenforced" ] || args+=(--allow-unenforced)
 [ -z "$tiny" ] || args+=(--tiny)
