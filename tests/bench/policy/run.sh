@@ -142,14 +142,14 @@ if [ -n "$inner" ]; then
   iptables_load() {  # iptables_load nft|legacy N
     local b=$1 n=$2 got
     "iptables-$b-restore" <"$T/iptables-$n" || die "iptables-$b-restore of $n policies failed"
-    got=$("iptables-$b" -S STRAND-BENCH | grep -c -- '^-A STRAND-BENCH -s ' || true)
+    got=$("iptables-$b" -S STRAND-BENCH 2>/dev/null | grep -c -- '^-A STRAND-BENCH -s ' || true)
     [ "$got" -eq "${nrules[$n]}" ] || die "iptables-$b: $got address rules in STRAND-BENCH, expected ${nrules[$n]}"
   }
   iptables_clear() {  # iptables_clear nft|legacy
     local b=$1
     "iptables-$b-restore" <<<"$empty_filter" || die "iptables-$b: flush failed"
     if [ "$b" = nft ]; then nft delete table ip filter 2>/dev/null || true; fi
-    [ "$("iptables-$b" -S | wc -l)" -eq 3 ] || die "iptables-$b: rules left after the flush: $("iptables-$b" -S)"
+    [ "$("iptables-$b" -S 2>/dev/null | wc -l)" -eq 3 ] || die "iptables-$b: rules left after the flush: $("iptables-$b" -S 2>&1)"
   }
   iptables_check_clean() {
     [ -z "$(nft list ruleset 2>/dev/null)" ] || die "nft ruleset not empty: $(nft list ruleset)"
