@@ -8,7 +8,7 @@
 #
 #   tests/bench/policy/run.sh [--rounds 5] [--seconds 10] [--policies 100,1000]
 #       [--apply-pods 1000] [--apply-policies 1000] [--apply-count 100] [--seed 1]
-#       [--no-ct-first] [--allow-unenforced] [--apply-path /v1/policies] [--tiny]
+#       [--no-ct-first] [--allow-unenforced] [--apply-path /v1/policies] [--configs LIST] [--tiny]
 #       [--tcp-rr PATH] [--tools DIR]
 #
 # A throw-away node (private mount + network namespace, private bpffs) as in
@@ -25,6 +25,8 @@
 # An iptables config that lets it through, or a no-policy config that blocks it, stops the
 # run (the harness is broken). A strand-N config that lets it through is "not enforced":
 # the run stops too unless --allow-unenforced (then it is measured and marked enforced=no).
+# --configs plain,nft-1000,...: only those (each ratio needs its baseline in the list);
+# --apply-count 0 leaves out the apply latency phase.
 # Ratios: strand-N / strand-0 and nft-N, legacy-N / plain (of the medians, and the median of
 # the per-round ratios); strand-0 / plain for reference.
 #
@@ -55,7 +57,7 @@ prefix=stpo
 die() { echo "policy: $*" >&2; exit 1; }
 
 rounds=5 seconds=10 policies=100,1000 apply_pods=1000 apply_policies=1000 apply_count=100 seed=1
-remote_pods=1000 ct_first=1 allow_unenforced='' tiny='' tcp_rr='' tools='' inner='' apply_path=/v1/policies
+remote_pods=1000 ct_first=1 allow_unenforced='' tiny='' tcp_rr='' tools='' inner='' apply_path=/v1/policies only=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -69,11 +71,12 @@ while [ $# -gt 0 ]; do
     --no-ct-first) ct_first=; shift ;;
     --allow-unenforced) allow_unenforced=1; shift ;;
     --apply-path) apply_path=$2; shift 2 ;;
+    --configs) only=$2; shift 2 ;;
     --tiny) tiny=1; shift ;;
     --tcp-rr) tcp_rr=$2; shift 2 ;;
     --tools) tools=$2; shift 2 ;;
     --inner) inner=$2; shift 2 ;;
-    -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -264,6 +267,11 @@ if [ -n "$inner" ]; then
   configs=(plain strand-0)
   for n in "${npols[@]}"; do configs+=("strand-$n"); done
   for n in "${npols[@]}"; do configs+=("nft-$n" "legacy-$n"); done
+  if [ -n "$only" ]; then
+    IFS=, read -r -a wanted <<<"$only"
+    for c in "${wanted[@]}"; do [[ " ${configs[*]} " == *" $c "* ]] || die "--configs: unknown config $c (have ${configs[*]})"; done
+    configs=("${wanted[@]}")
+  fi
   declare -A rr_s ip_s enforced
   phase() {  # phase CONFIG ROUND
     cur=$1
@@ -335,6 +343,7 @@ if [ -n "$inner" ]; then
       [ "$c" = plain ] && continue
       base=plain
       case $c in strand-0) base=plain ;; strand-*) base=strand-0 ;; esac
+      [[ " ${configs[*]} " == *" $base "* ]] || continue
       for t in rr_s ip_s; do
         name=tcp_rr; [ $t = ip_s ] && name=iperf3
         ms=$(values $t "$c" | median) mp=$(values $t $base | median)
@@ -346,33 +355,37 @@ if [ -n "$inner" ]; then
 
   # Apply latency.
   echo
-  asrc=$T/src-apply
-  make_source "$asrc" "$apply_policies" "$apply_pods"
-  attach "$asrc"
-  echo "apply: agent with $apply_pods remote pods + 2 local, $apply_policies policies; generation contract: $contract${enforce_ms:+ (initial load reported ${enforce_ms} ms after ready)}"
-  apply_line="apply latency: n/a (the agent reports no \"generation\" in /v1/policies)"
-  if [ "$contract" = yes ]; then
-    before=$(probe 7100)
-    entries0=$(bpftool -j map dump pinned "$pins/maps/policy" | jq length)
-    "$gen" probe "${genargs[@]}" --remote-pods "$apply_pods" --name probe-7100 --port 7100 >"$asrc/.tmp-probe.json"
-    mv "$asrc/.tmp-probe.json" "$asrc/probe.json"
-    echo $(( $(cat "$asrc/.generation") + 1 )) >"$asrc/.tmp-gen" && mv "$asrc/.tmp-gen" "$asrc/.generation"
-    out=$("$apply" wait --dir "$asrc" --http "$http" --timeout-ms 60000) || die "probe policy: generation not reported"
-    after=$(probe 7100)
-    entries1=$(bpftool -j map dump pinned "$pins/maps/policy" | jq length)
-    echo "apply check: TCP 7100 $before before the policy allowing it, $after after generation $(jq -r .generation <<<"$out") ($(jq -r .ms <<<"$out") ms); policy map $entries0 -> $entries1 entries"
-    if [ "$before" != blocked ] || [ "$after" != open ] || [ "$entries1" -le "$entries0" ]; then
-      [ -n "$allow_unenforced" ] || die "the policy reported applied is not in the datapath"
-      echo "apply check: FAILED (the reported generation does not match the datapath)"
+  if [ "$apply_count" -eq 0 ]; then
+    apply_line="apply latency: not run (--apply-count 0)"
+  else
+    asrc=$T/src-apply
+    make_source "$asrc" "$apply_policies" "$apply_pods"
+    attach "$asrc"
+    echo "apply: agent with $apply_pods remote pods + 2 local, $apply_policies policies; generation contract: $contract${enforce_ms:+ (initial load reported ${enforce_ms} ms after ready)}"
+    apply_line="apply latency: n/a (the agent reports no \"generation\" in /v1/policies)"
+    if [ "$contract" = yes ]; then
+      before=$(probe 7100)
+      entries0=$(bpftool -j map dump pinned "$pins/maps/policy" | jq length)
+      "$gen" probe "${genargs[@]}" --remote-pods "$apply_pods" --name probe-7100 --port 7100 >"$asrc/.tmp-probe.json"
+      mv "$asrc/.tmp-probe.json" "$asrc/probe.json"
+      echo $(( $(cat "$asrc/.generation") + 1 )) >"$asrc/.tmp-gen" && mv "$asrc/.tmp-gen" "$asrc/.generation"
+      out=$("$apply" wait --dir "$asrc" --http "$http" --timeout-ms 60000) || die "probe policy: generation not reported"
+      after=$(probe 7100)
+      entries1=$(bpftool -j map dump pinned "$pins/maps/policy" | jq length)
+      echo "apply check: TCP 7100 $before before the policy allowing it, $after after generation $(jq -r .generation <<<"$out") ($(jq -r .ms <<<"$out") ms); policy map $entries0 -> $entries1 entries"
+      if [ "$before" != blocked ] || [ "$after" != open ] || [ "$entries1" -le "$entries0" ]; then
+        [ -n "$allow_unenforced" ] || die "the policy reported applied is not in the datapath"
+        echo "apply check: FAILED (the reported generation does not match the datapath)"
+      fi
+      lat=$("$apply" latency --dir "$asrc" --http "$http" --count "$apply_count" --first-index "$apply_policies" \
+        --seed "$seed" --remote-pods "$apply_pods" --server-ip "$ip0" --client-ip "$ip1" --path "$apply_path") ||
+        die "apply latency run failed"
+      [ "$(jq -r .count <<<"$lat")" -eq "$apply_count" ] || die "apply latency: wrong sample count: $lat"
+      apply_line=$(jq -r --arg p "$apply_policies" --arg q "$apply_pods" \
+        '"apply latency (\($q) remote pods, \($p) policies, one policy added per sample): n \(.count)  p50 \(.p50_ms * 1000 | round / 1000) ms  p90 \(.p90_ms * 1000 | round / 1000) ms  p99 \(.p99_ms * 1000 | round / 1000) ms  max \(.max_ms * 1000 | round / 1000) ms  (poll round trip p50 \(.poll_rtt_p50_ms * 1000 | round / 1000) ms, /v1/policies \(.body_bytes) bytes)"' <<<"$lat")
     fi
-    lat=$("$apply" latency --dir "$asrc" --http "$http" --count "$apply_count" --first-index "$apply_policies" \
-      --seed "$seed" --remote-pods "$apply_pods" --server-ip "$ip0" --client-ip "$ip1" --path "$apply_path") ||
-      die "apply latency run failed"
-    [ "$(jq -r .count <<<"$lat")" -eq "$apply_count" ] || die "apply latency: wrong sample count: $lat"
-    apply_line=$(jq -r --arg p "$apply_policies" --arg q "$apply_pods" \
-      '"apply latency (\($q) remote pods, \($p) policies, one policy added per sample): n \(.count)  p50 \(.p50_ms * 1000 | round / 1000) ms  p90 \(.p90_ms * 1000 | round / 1000) ms  p99 \(.p99_ms * 1000 | round / 1000) ms  max \(.max_ms * 1000 | round / 1000) ms  (poll round trip p50 \(.poll_rtt_p50_ms * 1000 | round / 1000) ms, /v1/policies \(.body_bytes) bytes)"' <<<"$lat")
+    detach
   fi
-  detach
   echo "$apply_line" | tee -a "$results"
 
   if [ -n "$tiny" ]; then  # the harness checks its own table
@@ -428,6 +441,7 @@ echo "${conf//%T/$T}" | jq . >"$T/conf.json"
 args=(--tcp-rr "$tcp_rr" --rounds "$rounds" --seconds "$seconds" --policies "$policies" --remote-pods "$remote_pods"
       --apply-pods "$apply_pods" --apply-policies "$apply_policies" --apply-count "$apply_count" --seed "$seed"
       --apply-path "$apply_path")
+[ -z "$only" ] || args+=(--configs "$only")
 [ -n "$ct_first" ] || args+=(--no-ct-first)
 [ -z "$allow_unenforced" ] || args+=(--allow-unenforced)
 [ -z "$tiny" ] || args+=(--tiny)
