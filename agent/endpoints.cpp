@@ -23,12 +23,8 @@ Result<int> host_ifindex(const std::string& host_ifname) {
   return link->index;
 }
 
-Status map_put(int map_fd, int ifindex) {
+Status map_put(int map_fd, int ifindex, const strand_endpoint& ep) {
   __u32 key = static_cast<__u32>(ifindex);
-  strand_endpoint ep{};
-  ep.ep_id = key;  // ifindexes are unique on the node and never 0
-  ep.identity = 0;
-  ep.flags = 0;
   if (bpf_map_update_elem(map_fd, &key, &ep, BPF_ANY) != 0) {
     return fail_errno("bpf_map_update_elem endpoints", "ifindex " + std::to_string(ifindex));
   }
@@ -70,9 +66,19 @@ Status Endpoints::add(const EndpointRecord& rec) {
   auto ifindex = host_ifindex(rec.host_ifname);
   if (!ifindex) return std::unexpected(with_context(ifindex.error(), "host veth " + rec.host_ifname));
   Rollback undo;
+  // Policy first, then the entry that makes the programs enforce it, then
+  // the programs: no packet of the pod passes unjudged.
+  strand_endpoint entry{};
+  entry.ep_id = static_cast<__u32>(*ifindex);  // ifindexes are unique on the node and never 0
+  if (policy_ != nullptr) {
+    auto e = policy_->admit(rec, entry.ep_id);
+    if (!e) return std::unexpected(with_context(e.error(), "policy of " + rec.pod_namespace + "/" + rec.pod_name));
+    entry = *e;
+    undo.add("forget policy", [&] { policy_->forget(static_cast<uint32_t>(*ifindex)); });
+  }
+  if (auto st = map_put(dp_.endpoints_fd(), *ifindex, entry); !st) return st;
+  undo.add("delete entry", [&] { (void)map_delete(dp_.endpoints_fd(), *ifindex); });
   if (auto st = attacher_.attach(dp_, *ifindex, rec.host_ifname); !st) return st;
-  undo.add("detach", [&] { (void)attacher_.detach(*ifindex, rec.host_ifname); });
-  if (auto st = map_put(dp_.endpoints_fd(), *ifindex); !st) return st;
   undo.commit();
   EndpointRecord r = rec;
   r.host_ifindex = *ifindex;
@@ -104,6 +110,7 @@ Status Endpoints::del(const std::string& container_id, const std::string& ifname
   for (int i : {index, r.host_ifindex}) {
     if (i == 0) continue;
     if (auto st = map_delete(dp_.endpoints_fd(), i); !st) return st;
+    if (policy_ != nullptr) policy_->forget(static_cast<uint32_t>(i));
   }
   known_.erase({container_id, ifname});
   log::info("endpoint detached", {{"container", container_id}, {"ifname", ifname}, {"host_if", r.host_ifname}});
@@ -182,6 +189,13 @@ std::optional<EndpointRecord> Endpoints::by_ifindex(int ifindex) const {
   return std::nullopt;
 }
 
+strand_endpoint Endpoints::entry_for(int ifindex) const {
+  if (policy_ != nullptr) return policy_->entry(static_cast<uint32_t>(ifindex));
+  strand_endpoint ep{};
+  ep.ep_id = static_cast<__u32>(ifindex);
+  return ep;
+}
+
 Result<bool> Endpoints::ensure_attached(const std::string& container_id, const std::string& ifname) {
   std::lock_guard lock(mu_);
   auto it = known_.find({container_id, ifname});
@@ -196,7 +210,9 @@ Result<bool> Endpoints::ensure_attached(const std::string& container_id, const s
   if (!*a) {
     if (auto st = attacher_.attach(dp_, r.host_ifindex, r.host_ifname); !st) return std::unexpected(st.error());
   }
-  if (auto st = map_put(dp_.endpoints_fd(), r.host_ifindex); !st) return std::unexpected(st.error());
+  if (auto st = map_put(dp_.endpoints_fd(), r.host_ifindex, entry_for(r.host_ifindex)); !st) {
+    return std::unexpected(st.error());
+  }
   return true;
 }
 
@@ -207,6 +223,7 @@ Result<bool> Endpoints::end_vanished(const std::string& container_id, const std:
   const EndpointRecord r = it->second;
   if (auto st = attacher_.detach(0, r.host_ifname); !st) return std::unexpected(st.error());
   if (auto st = map_delete(dp_.endpoints_fd(), ifindex); !st) return std::unexpected(st.error());
+  if (policy_ != nullptr) policy_->forget(static_cast<uint32_t>(ifindex));
   if (auto st = ep_stats_delete(dp_.map_pin_dir(), ifindex); !st) return std::unexpected(st.error());
   known_.erase(it);
   return true;

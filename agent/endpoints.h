@@ -16,6 +16,7 @@
 
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
+#include "agent/endpoint_policy.h"
 #include "agent/repair_counts.h"
 #include "common/endpoint_record.h"
 #include "common/error.h"
@@ -53,6 +54,10 @@ class Endpoints {
   // Answers {"op":"repairs"} with {"ok":true,"repairs":{kind:n}} from `counts`.
   void set_repair_counts(const RepairCounts* counts) { repairs_ = counts; }
 
+  // NetworkPolicy enforcement, consulted before an endpoint's entry is
+  // written. Unset: entries carry no identity and no enforcement flags.
+  void set_policy(EndpointPolicy* policy) { policy_ = policy; }
+
   // Called for a "del" that hands over its retired veth ("reap": true); the
   // reply then says "reaping": true. Unset: the CNI deletes the veth itself.
   void set_reap(std::function<void()> kick) { reap_ = std::move(kick); }
@@ -61,6 +66,8 @@ class Endpoints {
   [[nodiscard]] nlohmann::json handle(const std::string& line);
 
  private:
+  // The endpoints map value for host ifindex `ifindex` as policy wants it now.
+  [[nodiscard]] strand_endpoint entry_for(int ifindex) const;
   // Where an attachment lives: from add, or from its record after a restart.
   [[nodiscard]] Result<std::optional<EndpointRecord>> find(const std::string& container_id, const std::string& ifname);
 
@@ -71,6 +78,7 @@ class Endpoints {
   EndpointStore store_;
   std::map<std::pair<std::string, std::string>, EndpointRecord> known_;  // (container, ifname)
   const RepairCounts* repairs_ = nullptr;
+  EndpointPolicy* policy_ = nullptr;
 };
 
 // Removes the clsact filters of the host veths of every record in `state_dir`

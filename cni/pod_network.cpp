@@ -63,18 +63,6 @@ bool sysctl_on(const std::string& path) {
 
 }  // namespace
 
-const IpAddr& gateway_v4() {
-  static const IpAddr gw = IpAddr::v4(169, 254, 1, 1);
-  return gw;
-}
-
-const IpAddr& gateway_v6() {
-  static const IpAddr gw = *IpAddr::parse("fe80::1");
-  return gw;
-}
-
-const IpAddr& gateway_for(int family) { return family == AF_INET6 ? gateway_v6() : gateway_v4(); }
-
 strand::Result<PodNetInfo> setup_pod_network(netlink::Socket& host, netlink::Socket& pod, const Netns& pod_ns,
                                      const PodNetSpec& spec, Rollback& rollback) {
   PodNetInfo info;

@@ -3,6 +3,7 @@
 // pod netns, the pod's /32 and /128 with a link-local gateway and a permanent
 // neighbour for it, and host routes and permanent neighbours for the pod. Setup registers an undo step
 // for everything it creates.
+#include "common/pod_gateway.h"
 #include <string>
 #include <vector>
 
@@ -14,12 +15,6 @@
 #include "netlink/types.h"
 
 namespace strand::cni {
-
-// The gateway every pod routes through: link-local, answered by a permanent
-// neighbour entry pointing at the host veth, so a pod never ARPs for it.
-[[nodiscard]] const IpAddr& gateway_v4();
-[[nodiscard]] const IpAddr& gateway_v6();
-[[nodiscard]] const IpAddr& gateway_for(int family);
 
 struct PodNetSpec {
   std::string ifname;                 // inside the pod (CNI_IFNAME)

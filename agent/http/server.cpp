@@ -120,7 +120,11 @@ void HttpServer::routes() {
     const auto pods = pod_index(src_.endpoints());
     const auto tb = flows::TimeBase::now();
     std::vector<nlohmann::json> items;
-    for (const auto& f : src_.collector->flows()) items.push_back(flows::flow_json(f, pods, tb));
+    for (const auto& f : src_.collector->flows()) {
+      auto j = flows::flow_json(f, pods, tb);
+      j["policy"] = src_.rule ? src_.rule(f.ct.rule_id, f.ct.ep_id, f.key.dir) : nlohmann::json(nullptr);
+      items.push_back(std::move(j));
+    }
     json_reply(res, 200, {{"items", select_items(std::move(items), *q, "lastSeenMs")}});
   });
 
@@ -130,7 +134,13 @@ void HttpServer::routes() {
     const auto pods = pod_index(src_.endpoints());
     const auto tb = flows::TimeBase::now();
     std::vector<nlohmann::json> items;
-    for (const auto& d : src_.collector->drops()) items.push_back(flows::drop_json(d, pods, tb));
+    for (const auto& d : src_.collector->drops()) {
+      auto j = flows::drop_json(d, pods, tb);
+      const bool by_policy = d.ev.hdr.reason == STRAND_DROP_POLICY_DENIED || d.ev.hdr.reason == STRAND_DROP_POLICY_AUDIT;
+      j["policy"] = by_policy && src_.rule ? src_.rule(d.ev.rule_id, d.ev.hdr.ep_id, d.ev.hdr.dir)
+                                           : nlohmann::json(nullptr);
+      items.push_back(std::move(j));
+    }
     const uint64_t lost = src_.collector->stats().events_lost;
     json_reply(res, 200, {{"items", select_items(std::move(items), *q, "timeMs")}, {"lost", lost}});
   });
@@ -139,6 +149,26 @@ void HttpServer::routes() {
     auto q = query_of(req, res);
     if (!q) return;
     json_reply(res, 200, src_.policies ? src_.policies() : nlohmann::json{{"items", nlohmann::json::array()}});
+  });
+
+  s.Get("/v1/why", [this](const httplib::Request& req, httplib::Response& res) {
+    for (const char* p : {"from", "to", "port"}) {
+      if (!req.has_param(p)) {
+        json_reply(res, 400, {{"error", std::string("missing query parameter ") + p}});
+        return;
+      }
+    }
+    if (!src_.why) {
+      json_reply(res, 404, {{"error", "this agent has no cluster model (no source configured)"}});
+      return;
+    }
+    auto a = src_.why(req.get_param_value("from"), req.get_param_value("to"), req.get_param_value("port"));
+    if (!a) {
+      const int code = a.error().err == EINVAL ? 400 : a.error().err == ENOENT ? 404 : 500;
+      json_reply(res, code, {{"error", a.error().message()}});
+      return;
+    }
+    json_reply(res, 200, *a);
   });
 
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

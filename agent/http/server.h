@@ -30,6 +30,12 @@ struct Sources {
   std::function<nlohmann::json()> policies;                           // {"items": [...]}
   const RepairCounts* repairs = nullptr;
   std::function<nlohmann::json()> ready;  // {"ready": bool, "checks": {...}}
+  // What a rule id of a flow or a policy drop stands for (unset: no
+  // enforcement; items carry "policy": null).
+  std::function<nlohmann::json(uint32_t rule_id, uint32_t ep_id, uint8_t dir)> rule;
+  // GET /v1/why?from=&to=&port=: the answer, or an error whose errno picks
+  // the status (EINVAL 400, ENOENT 404, else 500). Unset: 404.
+  std::function<Result<nlohmann::json>(const std::string& from, const std::string& to, const std::string& port)> why;
 };
 
 class HttpServer {

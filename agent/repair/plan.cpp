@@ -40,12 +40,6 @@ netlink::Neighbor permanent(int ifindex, const IpAddr& dst, const netlink::Mac& 
 
 }  // namespace
 
-const IpAddr& gateway_for(int family) {
-  static const IpAddr v4 = IpAddr::v4(169, 254, 1, 1);
-  static const IpAddr v6 = *IpAddr::parse("fe80::1");
-  return family == AF_INET6 ? v6 : v4;
-}
-
 const char* kind_name(Kind k) {
   switch (k) {
     case Kind::kHostRoute: return "host-route";

@@ -9,6 +9,7 @@
 //   pod netns:  per family a permanent gateway neighbour 169.254.1.1 / fe80::1
 //               lladdr <host mac> dev <pod if>;
 // and the agent attached the datapath to the host veth (+ endpoints map entry).
+#include "common/pod_gateway.h"
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,9 +20,6 @@
 #include "netlink/types.h"
 
 namespace strand::agent::repair {
-
-// The pods' link-local gateway; must match cni/pod_network.cpp (a unit test checks).
-[[nodiscard]] const IpAddr& gateway_for(int family);
 
 enum class Kind { kHostRoute, kHostNeighbour, kPodNeighbour, kEndpointGone, kReattach };
 // "host-route", "host-neighbour", "pod-neighbour", "endpoint-gone", "reattach":

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 
 #include "agent/sources/manifest.h"
@@ -23,6 +24,8 @@ constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | I
 
 // A ConfigMap volume swaps this symlink to publish new content.
 constexpr std::string_view kConfigMapData = "..data";
+
+constexpr std::string_view kGenerationFile = ".generation";
 
 Result<std::vector<std::string>> list_manifests(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
@@ -111,13 +114,33 @@ void LocalDirSource::rescan() {
     ++stats_.rescans;
   }
   reload(names);
+  read_generation();
   synced_.store(true);
+}
+
+void LocalDirSource::read_generation() {
+  const std::string path = dir_ + "/" + std::string(kGenerationFile);
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().err != ENOENT) log::warn("generation not read", {{"file", path}, {"error", text.error().message()}});
+    return;
+  }
+  std::string t = *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ' || t.back() == '\r')) t.pop_back();
+  uint64_t gen = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), gen);
+  if (ec != std::errc{} || end != t.data() + t.size() || t.empty()) {
+    log::warn("generation not a number", {{"file", path}, {"content", t.substr(0, 32)}});
+    return;
+  }
+  if (on_generation_) on_generation_(gen, model_.version());
 }
 
 Result<size_t> LocalDirSource::process_events() {
   alignas(inotify_event) char buf[16 * 1024];
   std::set<std::string> dirty;
   bool full = false;
+  bool generation = false;
   size_t events = 0;
   while (true) {
     ssize_t n = ::read(inotify_.get(), buf, sizeof(buf));
@@ -147,6 +170,10 @@ Result<size_t> LocalDirSource::process_events() {
         full = true;
         continue;
       }
+      if (name == kGenerationFile) {
+        if ((ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0) generation = true;
+        continue;
+      }
       if (!is_manifest_name(name)) continue;
       if ((ev->mask & IN_CREATE) != 0) {
         // A new regular file is read when closed after writing; a symlink
@@ -158,9 +185,10 @@ Result<size_t> LocalDirSource::process_events() {
     }
   }
   if (full) {
-    rescan();
-  } else if (!dirty.empty()) {
-    reload(dirty);
+    rescan();  // reads the generation too
+  } else {
+    if (!dirty.empty()) reload(dirty);
+    if (generation) read_generation();
   }
   return events;
 }

@@ -11,8 +11,16 @@
 //
 // When two files define the same object, the one loaded last wins; when it
 // drops the object, the other file's version comes back.
+//
+// Generations: a writer that needs to know when its manifests took effect
+// writes a decimal number to `.generation` in the directory (temp file +
+// rename) after them. The source reads it after applying every manifest
+// change queued before it and reports (generation, model version): once the
+// agent has applied that model version, everything written before the
+// generation is in effect (GET /v1/policies "generation").
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,6 +64,11 @@ class LocalDirSource {
   [[nodiscard]] Result<size_t> process_events();  // events read
   [[nodiscard]] int fd() const { return inotify_.get(); }
 
+  // Called with (generation, model version) whenever `.generation` is read
+  // with a valid number (at every rescan and after every change of it).
+  // Set before start(); called on the source's thread.
+  using GenerationFn = std::function<void(uint64_t generation, uint64_t model_version)>;
+  void on_generation(GenerationFn fn) { on_generation_ = std::move(fn); }
   // True once the first full scan is done.
   [[nodiscard]] bool synced() const { return synced_.load(); }
   [[nodiscard]] LocalDirStats stats() const;
@@ -67,6 +80,9 @@ class LocalDirSource {
   // Reads `names` again (a missing one contributes nothing) and applies the
   // net change to the model in one update.
   void reload(const std::set<std::string>& names);
+  // Reads `.generation` and reports it (a missing file is silent, a bad one logged).
+  void read_generation();
+  GenerationFn on_generation_;
 
   std::string dir_;
   model::Model& model_;

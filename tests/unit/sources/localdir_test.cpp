@@ -142,6 +142,38 @@ TEST_F(LocalDir, WriteRenameModifyDelete) {
   EXPECT_EQ(source_->stats().errors, 0u);
 }
 
+// The file "<dir>/.generation" (hidden: never a manifest) reports its number
+// with the model version that includes every manifest written before it.
+TEST_F(LocalDir, GenerationReportsTheModelVersionOfEverythingBeforeIt) {
+  std::vector<std::pair<uint64_t, uint64_t>> gens;
+  source_->on_generation([&](uint64_t g, uint64_t v) { gens.emplace_back(g, v); });
+  write_renamed(".generation", "7\n");
+  source_->rescan();
+  EXPECT_EQ(gens, (std::vector<std::pair<uint64_t, uint64_t>>{{7, 0}}));
+
+  // Manifests and the generation in one batch of events: the manifests are
+  // applied first (one update: version 1), then the generation reported.
+  write("pods.yaml", pod_yaml("x", "a", "a"));
+  write_renamed("policy.yaml", kPolicy);
+  write_renamed(".generation", "8");
+  process();
+  ASSERT_EQ(gens.size(), 2u);
+  EXPECT_EQ(gens[1], (std::pair<uint64_t, uint64_t>{8, 1}));
+  EXPECT_EQ(model_.version(), 1u);
+
+  // In place (IN_CLOSE_WRITE) works too; garbage is ignored, not reported.
+  write(".generation", "9");
+  process();
+  write(".generation", "ten");
+  process();
+  write(".generation", "");
+  process();
+  EXPECT_EQ(gens.size(), 3u);
+  EXPECT_EQ(gens[2], (std::pair<uint64_t, uint64_t>{9, 1}));
+  EXPECT_EQ(keys().size(), 2u);  // .generation is not a manifest
+  EXPECT_EQ(source_->stats().errors, 0u);
+}
+
 TEST_F(LocalDir, RenameWithinTheDirectoryIsOneUpdateWithoutRemoval) {
   write("a.yaml", pod_yaml("x", "a", "a"));
   source_->rescan();

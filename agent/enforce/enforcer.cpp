@@ -1,0 +1,222 @@
+#include "agent/enforce/enforcer.h"
+
+#include <algorithm>
+
+#include "agent/enforce/host_addrs.h"
+#include "common/log.h"
+
+namespace strand::enforce {
+
+namespace {
+
+uint64_t now_us() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+// Namespaces whose annotation asks for audit mode.
+std::set<std::string> audit_namespaces(const model::Model& m) {
+  return m.read([](uint64_t, const model::Model::Objects& objs) {
+    std::set<std::string> out;
+    for (auto it = objs.lower_bound(model::Key{model::Kind::kNamespace, "", ""});
+         it != objs.end() && it->first.kind == model::Kind::kNamespace; ++it) {
+      const auto& ns = std::get<model::Namespace>(it->second);
+      if (auto a = ns.annotations.find(std::string(kAuditAnnotation)); a != ns.annotations.end() && a->second == "true") {
+        out.insert(ns.base.name);
+      }
+    }
+    return out;
+  });
+}
+
+}  // namespace
+
+Enforcer::Enforcer(model::Model& model, MapFds fds, EnforcerOptions opts)
+    : model_(model), fds_(fds), opts_(opts) {
+  sub_ = model_.subscribe([this](uint64_t, std::span<const model::Change>) {
+    {
+      std::lock_guard lock(sig_mu_);
+      dirty_ = true;
+    }
+    cv_.notify_all();
+  });
+}
+
+Enforcer::~Enforcer() { stop(); }
+
+Status Enforcer::start() {
+  {
+    std::lock_guard lock(mu_);
+    // Entries an earlier agent left pinned and this one does not want.
+    need_prune_ = true;
+    if (auto st = sync_locked(); !st) return st;
+    if (stats_.pruned > 0) log::info("stale policy entries removed", {{"entries", std::to_string(stats_.pruned)}});
+  }
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void Enforcer::stop() {
+  {
+    std::lock_guard lock(sig_mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  sub_ = model::Subscription();
+}
+
+void Enforcer::run() {
+  bool retry = false;
+  while (true) {
+    {
+      std::unique_lock lock(sig_mu_);
+      if (retry) {
+        cv_.wait_for(lock, opts_.retry, [&] { return stop_; });
+      } else {
+        cv_.wait(lock, [&] { return dirty_ || stop_; });
+      }
+      if (stop_) return;
+      dirty_ = false;
+    }
+    std::lock_guard lock(mu_);
+    retry = !sync_locked().has_value();
+  }
+}
+
+Status Enforcer::sync_locked() {
+  const uint64_t t0 = now_us();
+  // The version first: the cluster read after it is at least as new.
+  const uint64_t version = model_.version();
+  const policy::Cluster cluster = model_.cluster();
+  const std::set<std::string> audit = audit_namespaces(model_);
+  auto hosts = host_addresses();
+  if (!hosts) {
+    ++stats_.errors;
+    log::error("policy sync failed", {{"error", hosts.error().message()}});
+    return std::unexpected(hosts.error());
+  }
+  policy::CompileInput in;
+  in.cluster = &cluster;
+  in.host_ips = std::move(*hosts);
+  in.endpoints.reserve(endpoints_.size());
+  for (auto [id, ep] : endpoints_) {
+    ep.audit = opts_.audit || audit.contains(ep.ns);
+    in.endpoints.push_back(std::move(ep));
+  }
+  const policy::Delta delta = compiler_.update(in);
+  std::set<uint32_t> attached;
+  for (const auto& [id, ep] : endpoints_) attached.insert(id);
+  auto n = write_delta(fds_, delta, attached);
+  ++stats_.syncs;
+  if (!n) {
+    ++stats_.errors;
+    log::error("policy sync failed", {{"error", n.error().message()}});
+    // The compiler believes the delta is written; make it recompute from
+    // scratch next time so nothing half-written is forgotten.
+    compiler_ = policy::Compiler();
+    need_prune_ = true;
+    return std::unexpected(n.error());
+  }
+  if (need_prune_) {
+    auto pruned = prune_stale(fds_, compiler_.state());
+    if (!pruned) {
+      ++stats_.errors;
+      log::error("stale policy entries not removed", {{"error", pruned.error().message()}});
+      return std::unexpected(pruned.error());
+    }
+    stats_.pruned += *pruned;
+    need_prune_ = false;
+  }
+  stats_.written += n->written;
+  stats_.deleted += n->deleted;
+  stats_.applied_version = std::max(stats_.applied_version, version);
+  stats_.last_sync_us = now_us() - t0;
+  if (!delta.empty()) {
+    log::debug("policy synced", {{"version", std::to_string(version)},
+                                 {"written", std::to_string(n->written)},
+                                 {"deleted", std::to_string(n->deleted)},
+                                 {"us", std::to_string(stats_.last_sync_us)}});
+  }
+  publish_locked();
+  return {};
+}
+
+void Enforcer::publish_locked() {
+  for (auto it = pending_gens_.begin(); it != pending_gens_.end();) {
+    if (it->second <= stats_.applied_version) {
+      stats_.generation = std::max(stats_.generation, it->first);
+      it = pending_gens_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Enforcer::note_generation(uint64_t generation, uint64_t model_version) {
+  std::lock_guard lock(mu_);
+  pending_gens_.emplace_back(generation, model_version);
+  publish_locked();
+}
+
+Result<strand_endpoint> Enforcer::admit(const EndpointRecord& rec, uint32_t ep_id) {
+  // The pod object usually reaches the model before the runtime calls ADD
+  // (kubelet only creates sandboxes of pods the API server has); allow the
+  // source a moment to catch up before judging the pod as unknown.
+  const auto deadline = std::chrono::steady_clock::now() + opts_.pod_wait;
+  while (!model_.pod_labels(rec.pod_namespace, rec.pod_name)) {
+    std::unique_lock lock(sig_mu_);
+    if (stop_ || cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+  }
+  std::lock_guard lock(mu_);
+  policy::LocalEndpoint ep;
+  ep.ep_id = ep_id;
+  ep.ns = rec.pod_namespace;
+  ep.name = rec.pod_name;
+  for (const auto& p : rec.ips) ep.ips.push_back(p.addr);
+  auto old = endpoints_.find(ep_id);
+  std::optional<policy::LocalEndpoint> before;
+  if (old != endpoints_.end()) before = old->second;
+  endpoints_[ep_id] = ep;
+  if (auto st = sync_locked(); !st) {
+    if (before) {
+      endpoints_[ep_id] = *before;
+    } else {
+      endpoints_.erase(ep_id);
+    }
+    return std::unexpected(st.error());
+  }
+  if (!model_.pod_labels(rec.pod_namespace, rec.pod_name)) {
+    log::warn("pod not in the model: its endpoint fails closed until it is",
+              {{"pod", rec.pod_namespace + "/" + rec.pod_name}, {"ep", std::to_string(ep_id)}});
+  }
+  const auto& eps = compiler_.state().endpoints;
+  auto it = eps.find(ep_id);
+  return endpoint_value(ep_id, it == eps.end() ? policy::EndpointState{} : it->second);
+}
+
+void Enforcer::forget(uint32_t ep_id) {
+  std::lock_guard lock(mu_);
+  if (endpoints_.erase(ep_id) == 0) return;
+  if (sync_locked()) return;
+  {  // logged; the thread tries again
+    std::lock_guard s(sig_mu_);
+    dirty_ = true;
+  }
+  cv_.notify_all();
+}
+
+strand_endpoint Enforcer::entry(uint32_t ep_id) const {
+  std::lock_guard lock(mu_);
+  const auto& eps = compiler_.state().endpoints;
+  auto it = eps.find(ep_id);
+  return endpoint_value(ep_id, it == eps.end() ? policy::EndpointState{} : it->second);
+}
+
+EnforcerStats Enforcer::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace strand::enforce

@@ -1,0 +1,173 @@
+#include "agent/enforce/map_writer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace strand::enforce {
+
+strand_lpm_key ipcache_key(const IpPrefix& p) {
+  strand_lpm_key k{};
+  k.prefixlen = STRAND_LPM_PREFIX(p.len);
+  k.family = p.addr.is_v4() ? STRAND_FAMILY_IPV4 : STRAND_FAMILY_IPV6;
+  const IpPrefix n = p.network();
+  std::memcpy(k.addr, n.addr.bytes.data(), n.addr.size());
+  return k;
+}
+
+strand_ipcache_value ipcache_value(const policy::IpcacheValue& v) {
+  strand_ipcache_value out{};
+  out.identity = v.identity;
+  out.cidr_identity = v.cidr_identity;
+  return out;
+}
+
+strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s) {
+  strand_endpoint e{};
+  e.ep_id = ep_id;
+  e.identity = s.identity;
+  e.flags = s.flags;
+  return e;
+}
+
+namespace {
+
+Status put(int fd, const void* key, const void* value, const char* map, const std::string& what) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) return fail_errno(std::string("bpf_map_update_elem ") + map, what);
+  return {};
+}
+
+Status del(int fd, const void* key, const char* map, const std::string& what) {
+  if (bpf_map_delete_elem(fd, key) != 0 && errno != ENOENT) {
+    return fail_errno(std::string("bpf_map_delete_elem ") + map, what);
+  }
+  return {};
+}
+
+std::string describe(const policy::PolicyKey& k) {
+  return "ep " + std::to_string(k.ep_id) + " identity " + std::to_string(k.remote_identity) + " dir " +
+         std::to_string(static_cast<int>(k.dir)) + " proto " + std::to_string(k.proto) + " port " +
+         std::to_string(k.port) + "/" + std::to_string(k.port_bits);
+}
+
+}  // namespace
+
+Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d, const std::set<uint32_t>& endpoints) {
+  WriteCounts n;
+  if (!d.new_rules.empty()) {
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return fail("libbpf_num_possible_cpus", -ncpu, "policy_hits");
+    std::vector<uint64_t> zero(static_cast<size_t>(ncpu), 0);
+    for (uint32_t id : d.new_rules) {
+      if (auto st = put(fds.hits, &id, zero.data(), "policy_hits", "rule " + std::to_string(id)); !st) {
+        return std::unexpected(st.error());
+      }
+    }
+  }
+  for (const auto& [k, rule] : d.policy_upserts) {
+    const strand_policy_key key = k.to_bpf();
+    strand_policy_value v{};
+    v.verdict = STRAND_VERDICT_ALLOW;
+    v.rule_id = rule;
+    if (auto st = put(fds.policy, &key, &v, "policy", describe(k)); !st) return std::unexpected(st.error());
+    ++n.written;
+  }
+  for (const auto& [p, val] : d.ipcache_upserts) {
+    const strand_lpm_key key = ipcache_key(p);
+    const strand_ipcache_value v = ipcache_value(val);
+    if (auto st = put(fds.ipcache, &key, &v, "ipcache", p.str()); !st) return std::unexpected(st.error());
+    ++n.written;
+  }
+  for (const auto& [ep, s] : d.endpoint_upserts) {
+    if (!endpoints.contains(ep)) continue;
+    const strand_endpoint v = endpoint_value(ep, s);
+    if (auto st = put(fds.endpoints, &ep, &v, "endpoints", "ep " + std::to_string(ep)); !st) {
+      return std::unexpected(st.error());
+    }
+    ++n.written;
+  }
+  for (const auto& k : d.policy_deletes) {
+    const strand_policy_key key = k.to_bpf();
+    if (auto st = del(fds.policy, &key, "policy", describe(k)); !st) return std::unexpected(st.error());
+    ++n.deleted;
+  }
+  for (const auto& p : d.ipcache_deletes) {
+    const strand_lpm_key key = ipcache_key(p);
+    if (auto st = del(fds.ipcache, &key, "ipcache", p.str()); !st) return std::unexpected(st.error());
+    ++n.deleted;
+  }
+  return n;
+}
+
+namespace {
+
+template <typename Key>
+Result<std::vector<Key>> all_keys(int fd, const char* map) {
+  std::vector<Key> keys;
+  Key cur{};
+  Key next{};
+  const void* prev = nullptr;
+  while (true) {
+    if (bpf_map_get_next_key(fd, prev, &next) != 0) {
+      if (errno == ENOENT) break;
+      return fail_errno("bpf_map_get_next_key", map);
+    }
+    keys.push_back(next);
+    cur = next;
+    prev = &cur;
+  }
+  return keys;
+}
+
+}  // namespace
+
+Result<size_t> prune_stale(const MapFds& fds, const policy::DatapathState& state) {
+  std::set<std::vector<uint8_t>> want_policy;
+  for (const auto& [k, rule] : state.policy) {
+    const strand_policy_key b = k.to_bpf();
+    const auto* p = reinterpret_cast<const uint8_t*>(&b);
+    want_policy.emplace(p, p + sizeof(b));
+  }
+  std::set<std::vector<uint8_t>> want_ipcache;
+  for (const auto& [prefix, v] : state.ipcache) {
+    const strand_lpm_key b = ipcache_key(prefix);
+    const auto* p = reinterpret_cast<const uint8_t*>(&b);
+    want_ipcache.emplace(p, p + sizeof(b));
+  }
+  size_t n = 0;
+  auto pk = all_keys<strand_policy_key>(fds.policy, "policy");
+  if (!pk) return std::unexpected(pk.error());
+  for (const auto& k : *pk) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&k);
+    if (want_policy.contains(std::vector<uint8_t>(p, p + sizeof(k)))) continue;
+    if (auto st = del(fds.policy, &k, "policy", "stale entry"); !st) return std::unexpected(st.error());
+    ++n;
+  }
+  auto ik = all_keys<strand_lpm_key>(fds.ipcache, "ipcache");
+  if (!ik) return std::unexpected(ik.error());
+  for (const auto& k : *ik) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&k);
+    if (want_ipcache.contains(std::vector<uint8_t>(p, p + sizeof(k)))) continue;
+    if (auto st = del(fds.ipcache, &k, "ipcache", "stale entry"); !st) return std::unexpected(st.error());
+    ++n;
+  }
+  return n;
+}
+
+Result<uint64_t> read_hits(int hits_fd, uint32_t rule_id) {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return fail("libbpf_num_possible_cpus", -ncpu, "policy_hits");
+  std::vector<uint64_t> per(static_cast<size_t>(ncpu), 0);
+  if (bpf_map_lookup_elem(hits_fd, &rule_id, per.data()) != 0) {
+    return fail_errno("bpf_map_lookup_elem policy_hits", "rule " + std::to_string(rule_id));
+  }
+  uint64_t sum = 0;
+  for (uint64_t v : per) sum += v;
+  return sum;
+}
+
+}  // namespace strand::enforce

@@ -1,0 +1,46 @@
+#pragma once
+// Writes a compiler Delta (agent/policy/compile.h) to the pinned maps in the
+// order that never drops traffic both the old and the new state allow:
+// hit counters of new rules zeroed, policy upserts, ipcache upserts,
+// endpoint upserts, policy deletes, ipcache deletes. Endpoint deletes are
+// left to Endpoints, which owns the entries' existence.
+// The key conversions are pure and unit-tested.
+#include <cstdint>
+#include <set>
+
+#include "agent/policy/compile.h"
+#include "common/error.h"
+#include "common/ip.h"
+#include "datapath/bpf/include/strand_maps.h"
+
+namespace strand::enforce {
+
+struct MapFds {
+  int policy = -1;
+  int ipcache = -1;
+  int endpoints = -1;
+  int hits = -1;  // policy_hits, per-CPU array
+};
+
+[[nodiscard]] strand_lpm_key ipcache_key(const IpPrefix& p);
+[[nodiscard]] strand_ipcache_value ipcache_value(const policy::IpcacheValue& v);
+[[nodiscard]] strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s);
+
+struct WriteCounts {
+  size_t written = 0;
+  size_t deleted = 0;
+};
+
+// `endpoints`: the ep_ids whose entries this writer may create or update
+// (endpoints still attached). Stops at the first error.
+[[nodiscard]] Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d,
+                                              const std::set<uint32_t>& endpoints);
+
+// Deletes every policy and ipcache key the state does not have (entries an
+// earlier agent left pinned). Returns how many went.
+[[nodiscard]] Result<size_t> prune_stale(const MapFds& fds, const policy::DatapathState& state);
+
+// Sum over CPUs of policy_hits[rule_id].
+[[nodiscard]] Result<uint64_t> read_hits(int hits_fd, uint32_t rule_id);
+
+}  // namespace strand::enforce

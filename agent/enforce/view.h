@@ -1,0 +1,41 @@
+#pragma once
+// What the HTTP API says about enforcement, from the model and the Enforcer:
+//  - policies_json: GET /v1/policies (model::policies_json plus, per policy,
+//    whether it is enforced, this node's endpoints it selects, and per rule
+//    its id and hit count; top level the generation and versions).
+//  - rule_json: what a rule id of a flow or drop stands for ("policy",
+//    "direction", "index"), or for reserved ids the reason, and for
+//    STRAND_RULE_ISOLATED the policies isolating the endpoint.
+//  - why_json: GET /v1/why, evaluate() on the model (agent/policy/evaluate.h)
+//    plus the rule ids the datapath uses for the deciding rules.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/enforce/enforcer.h"
+#include "agent/model/model.h"
+#include "agent/policy/evaluate.h"
+
+namespace strand::enforce {
+
+[[nodiscard]] nlohmann::json policies_json(const model::Model& model, const Enforcer& enf);
+
+// For flows and drops: rule id -> {"ruleId", "verdict", "policy", "direction", "index", "isolatedBy"}.
+[[nodiscard]] nlohmann::json rule_json(const Enforcer& enf, uint32_t rule_id, uint32_t ep_id, uint8_t dir);
+
+// A "why" question: from and to are "ns/pod" or an IP address.
+struct WhyQuery {
+  std::string from;
+  std::string to;
+  uint16_t port = 0;
+  policy::Protocol proto = policy::Protocol::kTcp;
+};
+// "80", "80/TCP", "53/udp", "sctp/9": parse errors name the input.
+[[nodiscard]] Result<std::pair<uint16_t, policy::Protocol>> parse_port_proto(std::string_view text);
+[[nodiscard]] Result<policy::Endpoint> parse_endpoint(std::string_view text);
+// The answer; enf may be null (no enforcement on this agent).
+[[nodiscard]] Result<nlohmann::json> why_json(const model::Model& model, const Enforcer* enf, const WhyQuery& q);
+
+}  // namespace strand::enforce
