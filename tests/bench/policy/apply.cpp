@@ -16,18 +16,35 @@
 //       taken before the policy file is written, t1 when the answer naming the
 //       generation has arrived. Prints one JSON object: samples, p50, p90,
 //       p99, max (ms), the polls' own round-trip time and the body size.
+//   bench_policy_apply latency ... --probe SERVER_IP --probe-base PORT
+//       the same, but timed in the datapath instead of by the agent's report:
+//       sample k's policy also allows the client on TCP PORT+k, and t1 is
+//       when a TCP connect from here (run it in the client's netns) to
+//       SERVER_IP:PORT+k completes. Attempts: non-blocking connect, 1 ms for
+//       the SYN-ACK, else closed and retried (a dropped SYN leaves nothing
+//       behind). Before writing, the port must be blocked. No HTTP.
+//   bench_policy_apply listen --probe-base PORT --count K
+//       (in the server's netns) accepts and closes on TCP PORT..PORT+K-1
+//       until killed.
 // --path: what to GET instead of /v1/policies (e.g. a query that keeps the
 // body small: at 1000 policies the full list is large and rendering it for
 // every poll loads the agent being measured).
 #include <CLI/CLI.hpp>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -145,6 +162,51 @@ int wait_for(Poller& p, uint64_t want, std::chrono::microseconds period, double 
   }
 }
 
+// True when a TCP connection to `a` completes within `wait`.
+bool try_connect(const sockaddr_in& a, std::chrono::microseconds wait) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0) {
+    ok = true;
+  } else if (errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    timespec ts{static_cast<time_t>(wait.count() / 1000000), static_cast<long>(wait.count() % 1000000) * 1000};
+    if (::ppoll(&p, 1, &ts, nullptr) == 1) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      ok = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
+int listen_ports(int base, size_t count) {
+  std::vector<pollfd> fds;
+  for (size_t i = 0; i < count; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(base + static_cast<int>(i)));
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 64) != 0) {
+      std::fprintf(stderr, "bench_policy_apply: listen on %zu: %s\n", base + i, std::strerror(errno));
+      return 1;
+    }
+    fds.push_back({fd, POLLIN, 0});
+  }
+  for (;;) {
+    if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return 1;
+    for (auto& p : fds) {
+      if ((p.revents & POLLIN) == 0) continue;
+      int c = ::accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) ::close(c);
+    }
+  }
+}
+
 double percentile(std::vector<double> v, double q) {  // nearest rank
   std::sort(v.begin(), v.end());
   if (v.empty()) return 0;
@@ -166,6 +228,12 @@ int main(int argc, char** argv) {
   spec.first_index = 10000;
   auto* wait = app.add_subcommand("wait", "wait until the agent reports DIR/.generation");
   auto* lat = app.add_subcommand("latency", "K policies written one by one, time until enforced");
+  auto* lis = app.add_subcommand("listen", "accept on TCP PORT..PORT+K-1 until killed");
+  std::string probe;
+  int probe_base = 0;
+  lat->add_option("--probe", probe, "time by a TCP connect to this server address instead of the agent's report");
+  for (auto* c : {lat, lis}) c->add_option("--probe-base", probe_base);
+  lis->add_option("--count", count);
   for (auto* c : {wait, lat}) {
     c->add_option("--dir", dir)->required();
     c->add_option("--http", http);
@@ -182,6 +250,7 @@ int main(int argc, char** argv) {
   lat->add_option("--client-ip", spec.client_ip);
   CLI11_PARSE(app, argc, argv);
 
+  if (lis->parsed()) return listen_ports(probe_base, count);
   const auto colon = http.rfind(':');
   if (colon == std::string::npos) {
     std::fprintf(stderr, "bench_policy_apply: --http wants HOST:PORT\n");
@@ -212,8 +281,18 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  sockaddr_in target{};
+  if (!probe.empty()) {
+    target.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, probe.c_str(), &target.sin_addr) != 1 || probe_base <= 0) {
+      std::fprintf(stderr, "bench_policy_apply: --probe wants an IPv4 address and --probe-base a port\n");
+      return 2;
+    }
+  }
   // latency: the agent must be at the current generation first.
-  if (int rc = wait_for(poller, *current, period, timeout_ms, seen); rc != 0) {
+  if (!probe.empty()) {
+    // no HTTP in the client's netns: the caller waited
+  } else if (int rc = wait_for(poller, *current, period, timeout_ms, seen); rc != 0) {
     if (rc == 3) std::printf("{\"contract\":false}\n");
     else std::fprintf(stderr, "bench_policy_apply: the agent is not at generation %llu\n",
                       static_cast<unsigned long long>(*current));
@@ -226,7 +305,17 @@ int main(int argc, char** argv) {
     GenSpec s = spec;
     s.policies = 1;
     s.first_index = spec.first_index + k;
-    const std::string text = strand::bench::policy::render_policies(strand::bench::policy::generate(s, false));
+    const uint16_t port = static_cast<uint16_t>(probe_base + static_cast<int>(k));
+    s.allow_ports = {port};
+    const std::string text =
+        strand::bench::policy::render_policies(strand::bench::policy::generate(s, !probe.empty()));
+    if (!probe.empty()) {
+      target.sin_port = htons(port);
+      if (try_connect(target, std::chrono::milliseconds(100))) {
+        std::fprintf(stderr, "bench_policy_apply: TCP %u is open before the policy allowing it\n", port);
+        return 1;
+      }
+    }
     const std::string name = "extra-" + std::to_string(s.first_index) + ".json";
     const auto t0 = Clock::now();
     if (!write_atomic(dir, name, text) || !write_atomic(dir, ".generation", std::to_string(gen + 1) + "\n")) {
@@ -234,7 +323,15 @@ int main(int argc, char** argv) {
       return 1;
     }
     ++gen;
-    if (int rc = wait_for(poller, gen, period, timeout_ms, seen); rc != 0) {
+    if (!probe.empty()) {
+      bool open = false;
+      while (!(open = try_connect(target, std::chrono::milliseconds(1))) && ms_since(t0) < timeout_ms) {
+      }
+      if (!open) {
+        std::fprintf(stderr, "bench_policy_apply: TCP %u still blocked %.0f ms after its policy\n", port, timeout_ms);
+        return 1;
+      }
+    } else if (int rc = wait_for(poller, gen, period, timeout_ms, seen); rc != 0) {
       std::fprintf(stderr, "bench_policy_apply: generation %llu not reported within %.0f ms (last seen %llu)\n",
                    static_cast<unsigned long long>(gen), timeout_ms, static_cast<unsigned long long>(seen));
       return 1;
@@ -243,6 +340,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
   }
   nlohmann::json out{{"count", samples.size()},
+                     {"mode", probe.empty() ? "generation" : "datapath"},
                      {"generation", gen},
                      {"samples_ms", samples},
                      {"p50_ms", percentile(samples, 0.50)},

@@ -43,7 +43,9 @@
 # agent's contract: `<dir>/.generation` written after the manifests, /v1/policies answers a
 # top-level "generation" once everything before it is in the datapath). Before that, once:
 # a policy allowing the client on TCP 7100 is written, and the probe must go from blocked to
-# open, and the policy map must have grown.
+# open, and the policy map must have grown. Then the same count again timed in the datapath
+# (no HTTP polling, which at 1000 policies is itself slow): each policy also allows the
+# client on TCP 20000+k, and the time is until the client's connect there completes.
 #
 # --tiny: the harness self-test (2 policies, 8 remote pods, 1 round of 1 s, 3 apply samples,
 # --allow-unenforced); at the end it checks its own table. env: STRAND_BIN (<repo>/build/bin).
@@ -76,7 +78,7 @@ while [ $# -gt 0 ]; do
     --tcp-rr) tcp_rr=$2; shift 2 ;;
     --tools) tools=$2; shift 2 ;;
     --inner) inner=$2; shift 2 ;;
-    -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,51p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -382,7 +384,26 @@ if [ -n "$inner" ]; then
         die "apply latency run failed"
       [ "$(jq -r .count <<<"$lat")" -eq "$apply_count" ] || die "apply latency: wrong sample count: $lat"
       apply_line=$(jq -r --arg p "$apply_policies" --arg q "$apply_pods" \
-        '"apply latency (\($q) remote pods, \($p) policies, one policy added per sample): n \(.count)  p50 \(.p50_ms * 1000 | round / 1000) ms  p90 \(.p90_ms * 1000 | round / 1000) ms  p99 \(.p99_ms * 1000 | round / 1000) ms  max \(.max_ms * 1000 | round / 1000) ms  (poll round trip p50 \(.poll_rtt_p50_ms * 1000 | round / 1000) ms, /v1/policies \(.body_bytes) bytes)"' <<<"$lat")
+        '"apply latency to the reported generation (\($q) remote pods, \($p) policies, one policy added per sample): n \(.count)  p50 \(.p50_ms * 1000 | round / 1000) ms  p90 \(.p90_ms * 1000 | round / 1000) ms  p99 \(.p99_ms * 1000 | round / 1000) ms  max \(.max_ms * 1000 | round / 1000) ms  (poll round trip p50 \(.poll_rtt_p50_ms * 1000 | round / 1000) ms, /v1/policies \(.body_bytes) bytes)"' <<<"$lat")
+      # The same timed in the datapath: sample k's policy also allows the client on TCP
+      # 20000+k; t1 is when the client's connect there completes (no HTTP polling).
+      gen_now=$(cat "$asrc/.generation")
+      ip netns exec "$p0" "$apply" listen --probe-base 20000 --count "$apply_count" &
+      lis=$!
+      for ((i = 0; i < 100; i++)); do
+        ip netns exec "$p0" ss -Hltn "sport = :$((20000 + apply_count - 1))" | grep -q . && break
+        sleep 0.05
+      done
+      lat2=$(ip netns exec "$p1" "$apply" latency --dir "$asrc" --count "$apply_count" \
+        --first-index $((apply_policies + apply_count)) --seed "$seed" --remote-pods "$apply_pods" \
+        --server-ip "$ip0" --client-ip "$ip1" --probe "$ip0" --probe-base 20000) || die "apply latency (datapath) run failed"
+      kill -KILL "$lis" 2>/dev/null || true
+      wait "$lis" 2>/dev/null || true
+      [ "$(jq -r .count <<<"$lat2")" -eq "$apply_count" ] || die "apply latency (datapath): wrong sample count: $lat2"
+      out=$("$apply" wait --dir "$asrc" --http "$http" --timeout-ms 60000) ||
+        die "the agent did not report generation $((gen_now + apply_count)) after the datapath samples"
+      apply_line+=$'\n'$(jq -r --arg p "$apply_policies" --arg q "$apply_pods" \
+        '"apply latency in the datapath (connect probe; \($q) remote pods, \($p) policies, one policy added per sample): n \(.count)  p50 \(.p50_ms * 1000 | round / 1000) ms  p90 \(.p90_ms * 1000 | round / 1000) ms  p99 \(.p99_ms * 1000 | round / 1000) ms  max \(.max_ms * 1000 | round / 1000) ms"' <<<"$lat2")
     fi
     detach
   fi
