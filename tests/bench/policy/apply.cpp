@@ -45,6 +45,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -225,7 +226,7 @@ int main(int argc, char** argv) {
   size_t count = 50;
   int pause_ms = 20;
   GenSpec spec;
-  spec.first_index = 10000;
+  spec.first_index = 1000;  // after a 1000-policy set (the generator allows indices up to 1637)
   auto* wait = app.add_subcommand("wait", "wait until the agent reports DIR/.generation");
   auto* lat = app.add_subcommand("latency", "K policies written one by one, time until enforced");
   auto* lis = app.add_subcommand("listen", "accept on TCP PORT..PORT+K-1 until killed");
@@ -307,8 +308,13 @@ int main(int argc, char** argv) {
     s.first_index = spec.first_index + k;
     const uint16_t port = static_cast<uint16_t>(probe_base + static_cast<int>(k));
     s.allow_ports = {port};
-    const std::string text =
-        strand::bench::policy::render_policies(strand::bench::policy::generate(s, !probe.empty()));
+    std::string text;
+    try {
+      text = strand::bench::policy::render_policies(strand::bench::policy::generate(s, !probe.empty()));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_policy_apply: %s\n", e.what());
+      return 2;
+    }
     if (!probe.empty()) {
       target.sin_port = htons(port);
       if (try_connect(target, std::chrono::milliseconds(100))) {

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -155,7 +156,7 @@ TEST(PolicyApply, SaysWhenTheAgentHasNoGeneration) {
   EXPECT_EQ(w.rc, 3) << w.out;
   ToolRun r = run("latency " + common + " --count 2");
   EXPECT_EQ(r.rc, 3) << r.out;
-  EXPECT_FALSE(fs::exists(dir / "extra-10000.json"));
+  EXPECT_FALSE(fs::exists(dir / "extra-1000.json"));
   fs::remove_all(dir);
 }
 
@@ -170,6 +171,29 @@ TEST(PolicyApply, TimesOutWhenTheGenerationNeverComes) {
   EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(300));
   ToolRun r = run("latency " + common + " --count 2 --timeout-ms 300");
   EXPECT_EQ(r.rc, 1) << r.out;
+  fs::remove_all(dir);
+}
+
+// The datapath mode refuses a port that is open before its policy is written
+// (here: a listener on loopback, nothing in between).
+TEST(PolicyApply, DatapathModeWantsThePortBlockedFirst) {
+  fs::path dir = temp_dir();
+  std::ofstream(dir / ".generation") << "1\n";
+  const int base = 23000 + ::getpid() % 1000;
+  FILE* lis = ::popen((std::string(BENCH_POLICY_APPLY) + " listen --probe-base " + std::to_string(base) +
+                       " --count 2 & echo $!").c_str(), "r");
+  ASSERT_NE(lis, nullptr);
+  int pid = 0;
+  ASSERT_EQ(std::fscanf(lis, "%d", &pid), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ToolRun r = run("latency --dir " + dir.string() + " --count 2 --probe 127.0.0.1 --probe-base " + std::to_string(base));
+  ::kill(pid, SIGKILL);
+  ::pclose(lis);
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "extra-1000.json"));  // nothing written
+  // Past the generator's address space: an error, not a crash.
+  ToolRun big = run("latency --dir " + dir.string() + " --count 2 --first-index 5000 --probe 127.0.0.1 --probe-base 1");
+  EXPECT_EQ(big.rc, 2) << big.out;
   fs::remove_all(dir);
 }
 
