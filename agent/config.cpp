@@ -33,6 +33,8 @@ Status apply_file(const std::string& path, Config& c) {
       else if (key == "http") c.http = v.as<std::string>();
       else if (key == "uplink") c.uplink = v.as<std::string>();
       else if (key == "source-dir") c.source_dir = v.as<std::string>();
+      else if (key == "kubeconfig") c.kubeconfig = v.as<std::string>();
+      else if (key == "in-cluster") c.in_cluster = v.as<bool>();
       else if (key == "reconcile-seconds") c.reconcile_seconds = v.as<int>();
       else return fail("read config", EINVAL, path + ": unknown key '" + key + "'");
     }
@@ -81,6 +83,8 @@ Result<Config> parse_config(int argc, char** argv, int& exit_code) {
   app.add_option("--http", c.http, "HTTP API listen address host:port (empty: no HTTP)");
   app.add_option("--uplink", c.uplink, "node uplink interface for the XDP prefilter (empty: none)");
   app.add_option("--source-dir", c.source_dir, "directory of manifests (Pods, Namespaces, NetworkPolicies, Nodes)");
+  app.add_option("--kubeconfig", c.kubeconfig, "follow the Kubernetes API of this kubeconfig's current-context");
+  app.add_flag("--in-cluster", c.in_cluster, "follow the Kubernetes API with the pod's service account");
   app.add_option("--reconcile-seconds", c.reconcile_seconds, "period of the full netlink reconcile")
       ->check(CLI::Range(1, 3600));
   app.add_flag("--cleanup", c.cleanup, "detach and unpin everything of this node, then exit");
@@ -93,6 +97,13 @@ Result<Config> parse_config(int argc, char** argv, int& exit_code) {
   if (c.node.empty() || c.node.find('/') != std::string::npos || c.node == "." || c.node == "..") {
     exit_code = 2;
     return fail("parse flags", EINVAL, "--node must be a plain name, got '" + c.node + "'");
+  }
+  // One source of cluster objects: the API, or a directory (the lab, the demo).
+  const int sources = (c.kubeconfig.empty() ? 0 : 1) + (c.in_cluster ? 1 : 0) + (c.source_dir.empty() ? 0 : 1);
+  if (sources > 1) {
+    exit_code = 2;
+    std::fprintf(stderr, "strand-agent: --kubeconfig, --in-cluster and --source-dir are mutually exclusive\n");
+    return fail("parse flags", EINVAL, "--kubeconfig, --in-cluster and --source-dir are mutually exclusive");
   }
   exit_code = 0;
   return c;

@@ -17,6 +17,8 @@ struct Config {
   std::string http = "127.0.0.1:9464";           // HTTP API listen address host:port; empty: no HTTP
   std::string uplink;                             // node uplink for the XDP prefilter; empty: none
   std::string source_dir;                         // local manifests (Pods, Namespaces, NetworkPolicies, Nodes)
+  std::string kubeconfig;                         // Kubernetes API from a kubeconfig (current-context)
+  bool in_cluster = false;                        // Kubernetes API from the pod's service account
   int reconcile_seconds = 30;                     // full netlink reconcile period
   std::string config_file;                        // YAML or JSON with the same keys as the flags
   bool cleanup = false;                           // remove every pin and link of the node, then exit

@@ -30,6 +30,7 @@
 #include "agent/http/server.h"
 #include "agent/repair_counts.h"
 #include "agent/server.h"
+#include "agent/sources/k8s/source.h"
 #include "agent/sources/localdir.h"
 #include "common/log.h"
 
@@ -87,7 +88,8 @@ struct Observability {
 };
 Observability start_observability(const strand::agent::Config& c, const strand::agent::Datapath& dp,
                                   strand::agent::Endpoints& eps, const strand::agent::RepairCounts& repairs,
-                                  std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready) {
+                                  std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready,
+                                  std::function<bool()> sources_synced) {
   using namespace strand::agent;
   Observability o;
   flows::CollectorMaps maps{dp.ct_fd(), dp.ep_stats_fd(), dp.events_fd(), {}, dp.tc_config()};
@@ -114,10 +116,12 @@ Observability start_observability(const strand::agent::Config& c, const strand::
   };
   src.policies = std::move(policies);
   src.repairs = &repairs;
-  src.ready = [&socket_ready] {
+  src.ready = [&socket_ready, sources_synced = std::move(sources_synced)] {
     const bool sock = socket_ready.load();
-    return nlohmann::json{{"ready", sock},
-                          {"checks", {{"datapath", "ok"}, {"socket", sock ? "ok" : "not served"}, {"sources", "ok"}}}};
+    const bool synced = sources_synced();
+    return nlohmann::json{{"ready", sock && synced},
+                          {"checks", {{"datapath", "ok"}, {"socket", sock ? "ok" : "not served"},
+                                      {"sources", synced ? "ok" : "not synced"}}}};
   };
   auto srv = http::HttpServer::start(c.http, std::move(src));
   if (!srv) {
@@ -205,9 +209,31 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Or from the Kubernetes API (--kubeconfig / --in-cluster): /readyz waits
+  // for its initial lists.
+  std::unique_ptr<strand::sources::k8s::K8sSource> k8s;
+  if (!cfg->kubeconfig.empty() || cfg->in_cluster) {
+    auto kc = cfg->in_cluster ? strand::sources::k8s::load_in_cluster()
+                              : strand::sources::k8s::load_kubeconfig(cfg->kubeconfig);
+    if (!kc) {
+      strand::log::error("kubernetes config not loaded", {{"error", kc.error().message()}});
+      return 1;
+    }
+    auto src = strand::sources::k8s::K8sSource::open(std::move(*kc), model);
+    if (!src) {
+      strand::log::error("kubernetes source not opened", {{"error", src.error().message()}});
+      return 1;
+    }
+    k8s = std::move(*src);
+    if (auto st = k8s->start(); !st) {
+      strand::log::error("kubernetes source not started", {{"error", st.error().message()}});
+      return 1;
+    }
+  }
   std::atomic<bool> socket_ready{false};
   auto obs = start_observability(*cfg, *dp, endpoints, repairs,
-                                 [&model] { return strand::model::policies_json(model); }, socket_ready);
+                                 [&model] { return strand::model::policies_json(model); }, socket_ready,
+                                 [&k8s] { return k8s == nullptr || k8s->synced(); });
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -228,6 +254,7 @@ int main(int argc, char** argv) {
   watcher.join();
   if (obs.http) obs.http->stop();
   if (obs.collector) obs.collector->stop();
+  if (k8s) k8s->stop();
   if (!st) {
     strand::log::error("server failed", {{"error", st.error().message()}});
     return 1;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ctl/client.h"
+#include "ctl/why.h"
 
 namespace strand::ctl {
 namespace {
@@ -25,11 +26,21 @@ std::string check_limit(const std::string& v) {
   return {};
 }
 
+std::string check_namespace(const std::string& v) {
+  if (v.empty() || v.find('/') != std::string::npos) return "want a namespace name, got \"" + v + "\"";
+  return {};
+}
+
+std::string check_port(const std::string& v) {
+  auto p = normalize_port(v);
+  return p ? std::string() : p.error();
+}
+
 }  // namespace
 
 std::expected<Options, int> parse_args(int argc, const char* const* argv, const char* env_agent,
                                        std::ostream& out, std::ostream& err) {
-  CLI::App app{"strandctl: inspect a Strand node agent (endpoints, flows, drops, status)", "strandctl"};
+  CLI::App app{"strandctl: inspect a Strand node agent (endpoints, flows, drops, policies, why, status)", "strandctl"};
   app.require_subcommand(1);
   app.fallthrough();
 
@@ -61,7 +72,22 @@ std::expected<Options, int> parse_args(int argc, const char* const* argv, const 
   add_filters(drops, true);
   drops->add_flag("-f,--follow", follow, "keep polling every second and print new drops as they appear");
   auto* status = app.add_subcommand("status", "agent health, readiness checks, counts and lost events");
-  for (CLI::App* sub : {endpoints, flows, drops, status})
+  auto* policies = app.add_subcommand("policies", "NetworkPolicies: what they select, this node's endpoints, rule hits");
+  std::optional<std::string> ns;
+  policies->add_option("-n,--namespace", ns, "only this namespace's policies")
+      ->check(CLI::Validator(check_namespace, "NS"));
+  auto* why = app.add_subcommand(
+      "why", "explain whether policy lets --from reach --to on --port (exit 0 allowed, 3 denied)");
+  why->add_option("--from", opts.from, "the source: NAMESPACE/POD or an IP address")
+      ->required()
+      ->check(CLI::Validator(check_why_endpoint, "NS/POD|IP"));
+  why->add_option("--to", opts.to, "the destination: NAMESPACE/POD or an IP address")
+      ->required()
+      ->check(CLI::Validator(check_why_endpoint, "NS/POD|IP"));
+  why->add_option("--port", opts.port, "the destination port, PORT or PORT/PROTO (TCP, UDP, SCTP; default TCP)")
+      ->required()
+      ->check(CLI::Validator(check_port, "P[/PROTO]"));
+  for (CLI::App* sub : {endpoints, flows, drops, status, policies, why})
     sub->footer("Global options, before or after the command: --agent HOST:PORT (or $STRAND_AGENT), -o table|json");
 
   try {
@@ -75,6 +101,11 @@ std::expected<Options, int> parse_args(int argc, const char* const* argv, const 
   if (flows->parsed()) opts.command = Command::kFlows;
   if (drops->parsed()) opts.command = Command::kDrops;
   if (status->parsed()) opts.command = Command::kStatus;
+  if (policies->parsed()) opts.command = Command::kPolicies;
+  if (why->parsed()) {
+    opts.command = Command::kWhy;
+    opts.port = normalize_port(opts.port).value();  // checked above
+  }
   auto addr = choose_address(agent, env_agent);
   if (!addr) {
     err << "strandctl: " << describe(addr.error()) << "\n";
@@ -85,6 +116,7 @@ std::expected<Options, int> parse_args(int argc, const char* const* argv, const 
   opts.pod = pod;
   opts.limit = limit;
   opts.follow = follow;
+  opts.ns = ns;
   return opts;
 }
 

@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "ctl/client.h"
+#include "ctl/policies.h"
 #include "ctl/render.h"
 #include "ctl/table.h"
+#include "ctl/why.h"
 
 namespace strand::ctl {
 namespace {
@@ -25,7 +27,9 @@ Kind kind_of(Command c) {
     case Command::kEndpoints: return {"/v1/endpoints", endpoint_headers, endpoint_row_at};
     case Command::kFlows: return {"/v1/flows", flow_headers, flow_row};
     case Command::kDrops: return {"/v1/drops", drop_headers, drop_row};
-    case Command::kStatus: break;
+    case Command::kStatus:
+    case Command::kPolicies:
+    case Command::kWhy: break;
   }
   return {"", nullptr, nullptr};
 }
@@ -205,6 +209,38 @@ int status(const Options& opts, Io& io, const AgentClient& client) {
   return kExitOk;
 }
 
+int policies(const Options& opts, Io& io, const AgentClient& client) {
+  auto body = client.get_json("/v1/policies");
+  if (!body) return report(io, body.error());
+  // The agent has no namespace filter: filter here, JSON included.
+  const json shown = filter_policies(*body, opts.ns);
+  if (opts.output == Output::kJson)
+    io.out << shown.dump(2, ' ', false, kJsonDumpErrors) << "\n";
+  else
+    io.out << render_policies(shown);
+  io.out.flush();
+  return kExitOk;
+}
+
+int why(const Options& opts, Io& io, const AgentClient& client) {
+  auto r = client.get("/v1/why", {{"from", opts.from}, {"to", opts.to}, {"port", opts.port}});
+  if (!r) return report(io, r.error());
+  // Errors name the question rather than the percent-encoded request.
+  const std::string op = "agent at " + client.address().str();
+  const std::string what = "why " + opts.from + " -> " + opts.to + " " + opts.port;
+  if (r->status < 200 || r->status > 299)
+    return report(io, Error{op, 0, what + ": " + http_error_detail(r->status, r->body)});
+  const json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  const auto allowed = why_allowed(body);
+  if (!allowed) return report(io, Error{op, 0, what + ": the body is not a verdict"});
+  if (opts.output == Output::kJson)
+    io.out << body.dump(2, ' ', false, kJsonDumpErrors) << "\n";
+  else
+    io.out << render_why(body);
+  io.out.flush();
+  return *allowed ? kExitOk : kExitDenied;
+}
+
 }  // namespace
 
 int64_t system_now_ms() {
@@ -215,6 +251,8 @@ int64_t system_now_ms() {
 int run_command(const Options& opts, Io& io) {
   const AgentClient client(opts.agent);
   if (opts.command == Command::kStatus) return status(opts, io, client);
+  if (opts.command == Command::kPolicies) return policies(opts, io, client);
+  if (opts.command == Command::kWhy) return why(opts, io, client);
   const Kind kind = kind_of(opts.command);
   if (opts.follow && opts.command != Command::kEndpoints) return follow(opts, io, kind, client);
   return list_once(opts, io, kind, client);

@@ -14,7 +14,7 @@
 
 namespace strand::ctl {
 
-enum class Command { kEndpoints, kFlows, kDrops, kStatus };
+enum class Command { kEndpoints, kFlows, kDrops, kStatus, kPolicies, kWhy };
 enum class Output { kTable, kJson };
 
 struct Options {
@@ -24,6 +24,11 @@ struct Options {
   std::optional<std::string> pod;  // "NAMESPACE/NAME"
   std::optional<uint64_t> limit;
   bool follow = false;  // flows and drops only
+  std::optional<std::string> ns;  // policies: only this namespace's
+  // why: "NS/POD" or an IP address each, and "PORT/PROTO" (normalized).
+  std::string from;
+  std::string to;
+  std::string port;
 };
 
 struct Io {
@@ -38,6 +43,7 @@ struct Io {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitAgent = 1;  // unreachable, HTTP error, bad body
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitDenied = 3;  // why: the agent's verdict is "denied"
 
 // Runs one command; errors are printed to io.err as "strandctl: ...".
 [[nodiscard]] int run_command(const Options& opts, Io& io);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ctl/policies.h"
 #include "ctl/units.h"
 
 namespace strand::ctl {
@@ -68,22 +69,6 @@ std::string traffic(const json& counters) {
   return fmt::format("{}p/{}", p ? std::to_string(*p) : kNone, b ? format_bytes(*b) : kNone);
 }
 
-std::string policy_text(const json& item) {
-  const json& policy = child(item, "policy");
-  if (policy.is_null()) return kNone;
-  std::string out;
-  if (policy.is_object()) {
-    out = text(policy, "namespace") + "/" + text(policy, "name");
-  } else if (policy.is_string()) {
-    out = policy.get<std::string>();
-  } else {
-    out = policy.dump();
-  }
-  const json& rule = child(item, "rule");
-  if (rule.is_number()) out += "[" + rule.dump() + "]";
-  return out;
-}
-
 }  // namespace
 
 std::vector<json> items_of(const json& body) {
@@ -142,7 +127,9 @@ std::string format_endpoint(const json& item, const char* addr_key, const char* 
   return fmt::format("{}:{}", addr, *port);
 }
 
-Row flow_headers() { return {"POD", "DIR", "PROTO", "SRC", "DST", "STATE", "TX", "RX", "RTT", "AGE", "VERDICT"}; }
+Row flow_headers() {
+  return {"POD", "DIR", "PROTO", "SRC", "DST", "STATE", "TX", "RX", "RTT", "AGE", "VERDICT", "POLICY"};
+}
 
 Row flow_row(const json& item, int64_t now_ms) {
   const auto rtt = number(item, "handshakeRttUs");
@@ -157,7 +144,9 @@ Row flow_row(const json& item, int64_t now_ms) {
           traffic(child(item, "rx")),
           rtt ? format_micros(*rtt) : kNone,
           first ? format_age(now_ms - static_cast<int64_t>(*first)) : kNone,
-          text(item, "verdict")};
+          text(item, "verdict"),
+          // A flow whose verdict is "isolated" exists only because audit mode passed it.
+          policy_cell(child(item, "policy"), /*audit=*/true)};
 }
 
 Row drop_headers() { return {"TIME", "POD", "DIR", "REASON", "PROTO", "SRC", "DST", "POLICY"}; }
@@ -171,7 +160,7 @@ Row drop_row(const json& item, int64_t now_ms) {
           text(item, "protocol"),
           format_endpoint(item, "src", "srcPort"),
           format_endpoint(item, "dst", "dstPort"),
-          policy_text(item)};
+          policy_cell(child(item, "policy"), text(item, "reason") == "policy-audit")};
 }
 
 std::string render_status(const StatusReport& s) {

@@ -16,7 +16,9 @@
 #include "canned.h"
 #include "common/fd.h"
 #include "ctl/commands.h"
+#include "ctl/policies.h"
 #include "ctl/render.h"
+#include "ctl/why.h"
 #include "fake_agent.h"
 
 extern char** environ;
@@ -189,6 +191,130 @@ TEST_F(Ctl, HttpErrorExitsOneNamingAddressAndError) {
   const Outcome e = run_in_process(opts_for(agent_, Command::kEndpoints));
   EXPECT_EQ(e.code, kExitAgent);
   EXPECT_EQ(e.err, "strandctl: agent at " + agent_.address() + ": GET /v1/endpoints: the body is not JSON\n");
+}
+
+// The agent's 404 body for a pod its model does not know (agent/http/server.cpp: Error::message()).
+constexpr const char* kNoPodError =
+    R"js({"error": "why no pod x/zz in the agent's model: No such file or directory (ENOENT)"})js";
+
+Options why_opts(const FakeAgent& agent, std::string from, std::string to, std::string port) {
+  Options o = opts_for(agent, Command::kWhy);
+  o.from = std::move(from);
+  o.to = std::move(to);
+  o.port = std::move(port);
+  return o;
+}
+
+TEST_F(Ctl, WhyAllowedExitsZero) {
+  agent_.set_why("x/a", "y/b", "53/UDP", 200, canned::kWhyAllowed);
+  const Outcome r = run_in_process(why_opts(agent_, "x/a", "y/b", "53/UDP"));
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, render_why(json::parse(canned::kWhyAllowed)));
+  EXPECT_TRUE(r.out.starts_with("ALLOWED  x/a -> y/b 53/UDP\n")) << r.out;
+  EXPECT_EQ(agent_.requests(), std::vector<std::string>{"/v1/why?from=x/a&port=53/UDP&to=y/b"});
+}
+
+TEST_F(Ctl, WhyDeniedExitsThreeForEitherSide) {
+  agent_.set_why("x/a", "y/b", "80/TCP", 200, canned::kWhyDeniedIngress);
+  agent_.set_why("x/a", "192.0.2.10", "443/TCP", 200, canned::kWhyDeniedEgress);
+  const Outcome in = run_in_process(why_opts(agent_, "x/a", "y/b", "80/TCP"));
+  EXPECT_EQ(in.code, kExitDenied) << in.err;
+  EXPECT_EQ(in.err, "");
+  EXPECT_EQ(in.out, render_why(json::parse(canned::kWhyDeniedIngress)));
+  EXPECT_NE(in.out.find("ingress of y/b:  denied: isolated by y/allow-z, y/deny-all"), std::string::npos) << in.out;
+  const Outcome eg = run_in_process(why_opts(agent_, "x/a", "192.0.2.10", "443/TCP"));
+  EXPECT_EQ(eg.code, kExitDenied) << eg.err;
+  EXPECT_EQ(eg.out, render_why(json::parse(canned::kWhyDeniedEgress)));
+  EXPECT_NE(eg.out.find("egress of x/a:          denied: isolated by x/deny-egress"), std::string::npos) << eg.out;
+}
+
+TEST_F(Ctl, WhyJsonIsTheBodyAndKeepsTheExitCode) {
+  agent_.set_why("x/a", "y/b", "80/TCP", 200, canned::kWhyDeniedIngress);
+  agent_.set_why("x/a", "y/b", "53/UDP", 200, canned::kWhyAllowed);
+  Options o = why_opts(agent_, "x/a", "y/b", "80/TCP");
+  o.output = Output::kJson;
+  const Outcome d = run_in_process(o);
+  EXPECT_EQ(d.code, kExitDenied) << d.err;
+  EXPECT_EQ(d.out, json::parse(canned::kWhyDeniedIngress).dump(2) + "\n");
+  o.port = "53/UDP";
+  const Outcome a = run_in_process(o);
+  EXPECT_EQ(a.code, kExitOk) << a.err;
+  EXPECT_EQ(a.out, json::parse(canned::kWhyAllowed).dump(2) + "\n");
+}
+
+TEST_F(Ctl, WhyUnknownPodAndBadAnswersExitOne) {
+  agent_.set_why("x/zz", "y/b", "80/TCP", 404, kNoPodError);
+  const Outcome r = run_in_process(why_opts(agent_, "x/zz", "y/b", "80/TCP"));
+  EXPECT_EQ(r.code, kExitAgent);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "strandctl: agent at " + agent_.address() +
+                       ": why x/zz -> y/b 80/TCP: HTTP 404 Not Found: why no pod x/zz in the agent's model: No such file or "
+                       "directory (ENOENT)\n");
+  // An agent without a model, and one that answers something else.
+  agent_.set_why("x/a", "y/b", "80/TCP", 404, R"js({"error": "this agent has no cluster model (no source configured)"})js");
+  const Outcome m = run_in_process(why_opts(agent_, "x/a", "y/b", "80/TCP"));
+  EXPECT_EQ(m.code, kExitAgent);
+  EXPECT_EQ(m.err, "strandctl: agent at " + agent_.address() +
+                       ": why x/a -> y/b 80/TCP: HTTP 404 Not Found: this agent has no cluster model (no source "
+                       "configured)\n");
+  agent_.set_why("x/a", "y/b", "81/TCP", 200, R"({"items": []})");
+  const Outcome odd = run_in_process(why_opts(agent_, "x/a", "y/b", "81/TCP"));
+  EXPECT_EQ(odd.code, kExitAgent);
+  EXPECT_EQ(odd.out, "");
+  EXPECT_EQ(odd.err, "strandctl: agent at " + agent_.address() + ": why x/a -> y/b 81/TCP: the body is not a verdict\n");
+}
+
+TEST_F(Ctl, PoliciesTableAndJson) {
+  const Outcome r = run_in_process(opts_for(agent_, Command::kPolicies));
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, render_policies(json::parse(canned::kPolicies)));
+  EXPECT_TRUE(r.out.starts_with("NAMESPACE    NAME       TYPES")) << r.out;
+  EXPECT_EQ(agent_.requests(), std::vector<std::string>{"/v1/policies"});
+
+  Options j = opts_for(agent_, Command::kPolicies);
+  j.output = Output::kJson;
+  const Outcome rj = run_in_process(j);
+  EXPECT_EQ(rj.code, kExitOk) << rj.err;
+  EXPECT_EQ(rj.out, json::parse(canned::kPolicies).dump(2) + "\n");
+
+  j.ns = "kube-system";
+  const Outcome ns = run_in_process(j);
+  EXPECT_EQ(ns.code, kExitOk) << ns.err;
+  const json body = json::parse(ns.out);
+  ASSERT_EQ(body["items"].size(), 1u);
+  EXPECT_EQ(body["items"][0]["name"], "odd");
+  EXPECT_EQ(body["isolationDenies"], 7);
+
+  Options t = opts_for(agent_, Command::kPolicies);
+  t.ns = "default";
+  const Outcome nt = run_in_process(t);
+  EXPECT_EQ(nt.code, kExitOk) << nt.err;
+  EXPECT_EQ(nt.out,
+            "NAMESPACE  NAME       TYPES           ENFORCED  SELECTS      LOCAL       RULES  HITS\n"
+            "default    allow-web  Ingress         yes       web-1,web-2  web-1       2      12\n"
+            "default    deny-all   Ingress,Egress  yes       5 pods       web-1,db-0  0      -\n"
+            "Isolation denies:  7\n"
+            "Model version:     42 (applied 41)\n"
+            "Generation:        3\n");
+}
+
+TEST_F(Ctl, FlowsAndDropsTablesNameThePolicy) {
+  const Outcome f = run_in_process(opts_for(agent_, Command::kFlows));
+  ASSERT_EQ(f.code, kExitOk) << f.err;
+  std::istringstream lines(f.out);
+  std::vector<std::string> got;
+  for (std::string l; std::getline(lines, l);) got.push_back(l);
+  ASSERT_EQ(got.size(), 4u) << f.out;
+  EXPECT_TRUE(got[0].ends_with("VERDICT  POLICY")) << got[0];
+  EXPECT_TRUE(got[1].ends_with("allowed  -")) << got[1];                               // 19: not isolated
+  EXPECT_TRUE(got[2].ends_with("allowed  -")) << got[2];                               // 18: no policy object
+  EXPECT_TRUE(got[3].ends_with("allowed  default/allow-egress egress[0]")) << got[3];  // 17
+  const Outcome d = run_in_process(opts_for(agent_, Command::kDrops));
+  ASSERT_EQ(d.code, kExitOk) << d.err;
+  EXPECT_NE(d.out.find("policy-denied  TCP    10.244.2.7:50000         10.244.1.5:8080        isolated by default/allow-web\n"),
+            std::string::npos)
+      << d.out;
 }
 
 TEST(CtlUnreachable, ExitsOneWithConnectionRefused) {
@@ -400,6 +526,37 @@ TEST(CtlBinary, UsageErrorExitsTwo) {
   const Outcome help = run_binary({"--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("Usage: strandctl"), std::string::npos);
+}
+
+TEST_F(Ctl, BinaryWhyExitCodes) {
+  agent_.set_why("x/a", "y/b", "53/UDP", 200, canned::kWhyAllowed);
+  agent_.set_why("x/a", "y/b", "80/TCP", 200, canned::kWhyDeniedIngress);
+  agent_.set_why("x/zz", "y/b", "80/TCP", 404, kNoPodError);
+  const Outcome ok = run_binary({"why", "--from", "x/a", "--to", "y/b", "--port", "53/udp", "--agent", agent_.address()});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(ok.out, render_why(json::parse(canned::kWhyAllowed)));
+  const Outcome denied = run_binary({"why", "--from", "x/a", "--to", "y/b", "--port", "80"}, agent_.address().c_str());
+  EXPECT_EQ(denied.code, 3) << denied.err;
+  EXPECT_EQ(denied.err, "");
+  EXPECT_EQ(denied.out, render_why(json::parse(canned::kWhyDeniedIngress)));
+  const Outcome json_denied =
+      run_binary({"-o", "json", "why", "--from", "x/a", "--to", "y/b", "--port", "80/TCP"}, agent_.address().c_str());
+  EXPECT_EQ(json_denied.code, 3) << json_denied.err;
+  EXPECT_EQ(json_denied.out, json::parse(canned::kWhyDeniedIngress).dump(2) + "\n");
+  const Outcome unknown = run_binary({"why", "--from", "x/zz", "--to", "y/b", "--port", "80"}, agent_.address().c_str());
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_EQ(unknown.out, "");
+  EXPECT_EQ(unknown.err, "strandctl: agent at " + agent_.address() +
+                             ": why x/zz -> y/b 80/TCP: HTTP 404 Not Found: why no pod x/zz in the agent's model: No such file or "
+                       "directory (ENOENT)\n");
+  const Outcome usage = run_binary({"why", "--from", "x/a", "--to", "y/b", "--port", "99999"}, agent_.address().c_str());
+  EXPECT_EQ(usage.code, 2);
+  EXPECT_EQ(usage.out, "");
+  EXPECT_NE(usage.err.find("--port: want PORT or PORT/PROTO with PORT 1..65535, got \"99999\""), std::string::npos)
+      << usage.err;
+  // Usage errors are found before any request.
+  for (const auto& r : agent_.requests()) EXPECT_FALSE(r.ends_with("port=99999")) << r;
+  EXPECT_EQ(agent_.count("/v1/why?from=x/a&port=80/TCP&to=y/b"), 2u);
 }
 
 TEST_F(Ctl, BinaryServerErrorExitsOne) {

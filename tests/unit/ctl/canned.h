@@ -39,7 +39,8 @@ inline constexpr const char* kFlowTcp = R"({
   "handshakeRttUs": 42,
   "firstSeen": "2026-11-23T19:01:53.123000000Z", "firstSeenMs": 1795460513123,
   "lastSeen": "2026-11-23T19:04:04.000000000Z", "lastSeenMs": 1795460644000,
-  "verdict": "allowed", "policy": null, "rule": null})";
+  "verdict": "allowed", "rule": null,
+  "policy": {"direction": "egress", "index": 0, "policy": "default/allow-egress", "ruleId": 19, "verdict": "allowed"}})";
 
 inline constexpr const char* kFlowIcmp6 = R"({
   "seq": 18, "namespace": "default", "pod": "web-1",
@@ -65,7 +66,7 @@ inline constexpr const char* kFlowUdp6 = R"({
   "handshakeRttUs": null,
   "firstSeen": "2026-11-23T17:00:05.123000000Z", "firstSeenMs": 1795453205123,
   "lastSeen": "2026-11-23T19:04:05.000000000Z", "lastSeenMs": 1795460645000,
-  "verdict": "allowed", "policy": null, "rule": null})";
+  "verdict": "allowed", "rule": null, "policy": {"ruleId": 0, "verdict": "not-isolated"}})";
 
 inline constexpr const char* kDropPolicy = R"({
   "seq": 3, "time": "2026-11-23T19:04:05.023000000Z", "timeMs": 1795460645023,
@@ -73,7 +74,8 @@ inline constexpr const char* kDropPolicy = R"({
   "reason": "policy-denied",
   "family": 4, "protocol": "TCP",
   "src": "10.244.2.7", "srcPort": 50000, "dst": "10.244.1.5", "dstPort": 8080,
-  "length": 74, "policy": {"namespace": "default", "name": "allow-web"}, "rule": 0})";
+  "length": 74, "rule": null,
+  "policy": {"ruleId": 2, "verdict": "isolated", "isolatedBy": ["default/allow-web"]}})";
 
 inline constexpr const char* kDropUnparsed = R"({
   "seq": 4, "time": "2026-11-20T08:00:00.500000000Z", "timeMs": 1795161600500,
@@ -82,6 +84,64 @@ inline constexpr const char* kDropUnparsed = R"({
   "family": 6, "protocol": "UDP",
   "src": "fd00:10:244:1::5", "srcPort": 5353, "dst": "fd00:10:244:2::7", "dstPort": 53,
   "length": 60, "policy": null, "rule": null})";
+
+// /v1/policies (keys in the agent's alphabetical order): default/allow-web
+// selects two pods, one of them on this node; default/deny-all selects five;
+// kube-system/odd is not enforced.
+inline constexpr const char* kPolicies = R"({"appliedVersion": 41, "generation": 3, "isolationDenies": 7,
+ "items": [
+  {"enforced": true, "endpoints": [{"directions": ["ingress"], "namespace": "default", "pod": "web-1"}],
+   "name": "allow-web", "namespace": "default", "policyTypes": ["Ingress"],
+   "rules": [{"direction": "ingress", "hits": 12, "index": 0, "ruleId": 17},
+             {"direction": "ingress", "hits": 0, "index": 1, "ruleId": 18}],
+   "selects": [{"namespace": "default", "pod": "web-1"}, {"namespace": "default", "pod": "web-2"}]},
+  {"enforced": true,
+   "endpoints": [{"directions": ["ingress", "egress"], "namespace": "default", "pod": "web-1"},
+                 {"directions": ["ingress", "egress"], "namespace": "default", "pod": "db-0"}],
+   "name": "deny-all", "namespace": "default", "policyTypes": ["Ingress", "Egress"], "rules": [],
+   "selects": [{"namespace": "default", "pod": "db-0"}, {"namespace": "default", "pod": "db-1"},
+               {"namespace": "default", "pod": "web-1"}, {"namespace": "default", "pod": "web-2"},
+               {"namespace": "default", "pod": "worker-0"}]},
+  {"enforced": false, "endpoints": [], "name": "odd", "namespace": "kube-system", "policyTypes": ["Egress"],
+   "reason": "egress[0].ports[0]: named port \"dns\" not supported",
+   "rules": [{"direction": "egress", "hits": null, "index": 0, "ruleId": null}],
+   "selects": []}],
+ "modelVersion": 42})";
+
+// /v1/why answers (keys in the agent's alphabetical order).
+// x/a -> y/b 80/TCP: the source is not isolated, the destination is isolated
+// by two policies and neither allows x/a.
+inline constexpr const char* kWhyDeniedIngress = R"js({"allowed": false,
+ "egress": {"allowed": true, "allowedBy": null, "isolatedBy": [], "reason": "egress of x/a not isolated"},
+ "enforcing": true, "from": "x/a",
+ "ingress": {"allowed": false, "allowedBy": null, "isolatedBy": ["y/allow-z", "y/deny-all"],
+             "reason": "ingress of y/b isolated by y/allow-z, y/deny-all, no rule allows"},
+ "port": 80, "protocol": "TCP",
+ "reason": "denied x/a -> y/b 80/TCP: egress of x/a not isolated; ingress of y/b isolated by y/allow-z, y/deny-all, no rule allows",
+ "to": "y/b"})js";
+
+// x/a -> y/b 53/UDP: both sides isolated and allowed by a rule each.
+inline constexpr const char* kWhyAllowed = R"js({"allowed": true,
+ "egress": {"allowed": true, "allowedBy": {"direction": "egress", "index": 1, "policy": "x/allow-dns", "ruleId": 21},
+            "isolatedBy": ["x/allow-dns"], "reason": "egress of x/a allowed by x/allow-dns egress[1]"},
+ "enforcing": true, "from": "x/a",
+ "ingress": {"allowed": true, "allowedBy": {"direction": "ingress", "index": 0, "policy": "y/allow-web", "ruleId": 17},
+             "isolatedBy": ["y/allow-web", "y/deny-all"], "reason": "ingress of y/b allowed by y/allow-web ingress[0]"},
+ "port": 53, "protocol": "UDP",
+ "reason": "allowed x/a -> y/b 53/UDP: egress of x/a allowed by x/allow-dns egress[1]; ingress of y/b allowed by y/allow-web ingress[0]",
+ "to": "y/b"})js";
+
+// x/a -> 192.0.2.10 443/TCP on an agent that does not enforce: the source's
+// egress is isolated by one policy without a matching rule; an outside
+// address has no ingress policy.
+inline constexpr const char* kWhyDeniedEgress = R"js({"allowed": false,
+ "egress": {"allowed": false, "allowedBy": null, "isolatedBy": ["x/deny-egress"],
+            "reason": "egress of x/a isolated by x/deny-egress, no rule allows"},
+ "enforcing": false, "from": "x/a",
+ "ingress": {"allowed": true, "allowedBy": null, "isolatedBy": [], "reason": "no ingress policy (not a pod)"},
+ "port": 443, "protocol": "TCP",
+ "reason": "denied x/a -> 192.0.2.10 443/TCP: egress of x/a isolated by x/deny-egress, no rule allows; no ingress policy (not a pod)",
+ "to": "192.0.2.10"})js";
 
 inline constexpr const char* kReady = R"({"ready": true, "checks": {"datapath": "ok", "socket": "ok", "sources": "ok"}})";
 inline constexpr const char* kNotReady =

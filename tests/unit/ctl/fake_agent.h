@@ -38,6 +38,24 @@ class FakeAgent {
     });
     srv_.Get("/v1/flows", [this](const httplib::Request& q, httplib::Response& r) { list(q, r, flows_, false); });
     srv_.Get("/v1/drops", [this](const httplib::Request& q, httplib::Response& r) { list(q, r, drops_, true); });
+    srv_.Get("/v1/policies", [this](const httplib::Request& q, httplib::Response& r) {
+      if (!forced(q, r)) r.set_content(canned::kPolicies, "application/json");
+    });
+    // Answers set with set_why(); any other question is a 400 naming it.
+    srv_.Get("/v1/why", [this](const httplib::Request& q, httplib::Response& r) {
+      if (forced(q, r)) return;
+      const std::string key =
+          q.get_param_value("from") + " " + q.get_param_value("to") + " " + q.get_param_value("port");
+      std::lock_guard lock(mu_);
+      auto it = why_.find(key);
+      if (it == why_.end()) {
+        r.status = 400;
+        r.set_content(ojson{{"error", "fake agent: no answer for " + key}}.dump(), "application/json");
+        return;
+      }
+      r.status = it->second.first;
+      r.set_content(it->second.second, "application/json");
+    });
     port_ = srv_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { srv_.listen_after_bind(); });
     while (!srv_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -78,6 +96,13 @@ class FakeAgent {
       forced_.erase(path);
     else
       forced_[path] = {status, std::move(body)};
+  }
+
+  // The answer to GET /v1/why?from=FROM&to=TO&port=PORT (values as sent).
+  void set_why(const std::string& from, const std::string& to, const std::string& port, int status,
+               std::string body) {
+    std::lock_guard lock(mu_);
+    why_[from + " " + to + " " + port] = {status, std::move(body)};
   }
 
   // "/v1/flows?after=17&pod=default/web-1" (decoded, keys sorted).
@@ -161,6 +186,7 @@ class FakeAgent {
   bool ready_ = true;
   bool ignore_after_ = false;
   std::map<std::string, std::pair<int, std::string>> forced_;
+  std::map<std::string, std::pair<int, std::string>> why_;
   std::vector<std::string> requests_;
 };
 

@@ -181,6 +181,17 @@ TEST(CtlCli, UsageErrorsExitTwo) {
       {"drops", "--limit", "many"},
       {"flows", "--agent", "nope"},
       {"flows", "drops"},
+      {"why", "--from", "x/a", "--to", "y/b"},
+      {"why", "--from", "x/a", "--port", "80"},
+      {"why", "--to", "y/b", "--port", "80"},
+      {"why", "--from", "a", "--to", "y/b", "--port", "80"},
+      {"why", "--from", "x/a", "--to", "10.0.0.0/8", "--port", "80"},
+      {"why", "--from", "x/a", "--to", "y/b", "--port", "0"},
+      {"why", "--from", "x/a", "--to", "y/b", "--port", "65536"},
+      {"why", "--from", "x/a", "--to", "y/b", "--port", "80/ICMP"},
+      {"why", "--from", "x/a", "--to", "y/b", "--port", "80", "--pod", "x/a"},
+      {"policies", "--namespace", "a/b"},
+      {"policies", "--follow"},
   };
   for (const auto& c : cases) {
     auto p = parse(c);
@@ -194,12 +205,43 @@ TEST(CtlCli, UsageErrorsExitTwo) {
   EXPECT_EQ(bad_env.err, "strandctl: parse agent address: STRAND_AGENT: \"nope\": expected HOST:PORT\n");
 }
 
+TEST(CtlCli, WhyAndPolicies) {
+  auto w = parse({"why", "--from", "x/a", "--to", "fd00::7", "--port", "53/udp", "-o", "json"});
+  ASSERT_TRUE(w.opts) << w.err;
+  EXPECT_EQ(w.opts->command, Command::kWhy);
+  EXPECT_EQ(w.opts->from, "x/a");
+  EXPECT_EQ(w.opts->to, "fd00::7");
+  EXPECT_EQ(w.opts->port, "53/UDP");
+  EXPECT_EQ(w.opts->output, Output::kJson);
+  auto tcp = parse({"why", "--port", "8080", "--to", "y/b", "--from", "10.1.2.3"});
+  ASSERT_TRUE(tcp.opts) << tcp.err;
+  EXPECT_EQ(tcp.opts->port, "8080/TCP");
+  EXPECT_EQ(tcp.opts->from, "10.1.2.3");
+
+  auto bad = parse({"why", "--from", "x/a", "--to", "y/b", "--port", "80/icmp"});
+  ASSERT_FALSE(bad.opts);
+  EXPECT_EQ(bad.opts.error(), kExitUsage);
+  EXPECT_NE(bad.err.find("--port: protocol must be TCP, UDP or SCTP, got \"80/icmp\""), std::string::npos) << bad.err;
+  auto pod = parse({"why", "--from", "web-1", "--to", "y/b", "--port", "80"});
+  ASSERT_FALSE(pod.opts);
+  EXPECT_NE(pod.err.find("--from: want NAMESPACE/POD or an IP address, got \"web-1\""), std::string::npos) << pod.err;
+
+  auto all = parse({"policies"});
+  ASSERT_TRUE(all.opts) << all.err;
+  EXPECT_EQ(all.opts->command, Command::kPolicies);
+  EXPECT_FALSE(all.opts->ns);
+  auto one = parse({"policies", "-n", "kube-system"});
+  ASSERT_TRUE(one.opts) << one.err;
+  EXPECT_EQ(one.opts->ns, "kube-system");
+}
+
 TEST(CtlCli, HelpExitsZeroOnStdout) {
   auto p = parse({"--help"});
   ASSERT_FALSE(p.opts);
   EXPECT_EQ(p.opts.error(), kExitOk);
   EXPECT_NE(p.out.find("endpoints"), std::string::npos);
-  EXPECT_EQ(p.out.find("why"), std::string::npos);
+  EXPECT_NE(p.out.find("policies"), std::string::npos);
+  EXPECT_NE(p.out.find("why"), std::string::npos);
   auto sub = parse({"flows", "--help"});
   ASSERT_FALSE(sub.opts);
   EXPECT_EQ(sub.opts.error(), kExitOk);
