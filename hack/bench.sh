@@ -15,3 +15,10 @@ STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/datapath/run.sh" --tcp-rr "$b
   --rounds "${BENCH_DP_ROUNDS:-5}" --seconds "${BENCH_DP_SECONDS:-10}" --bpf-stats
 echo "== pod_start: 100 pods on 2 strand-lab nodes until reachable, strand vs ptp + host-local"
 STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/pod_start/run.sh" --pods "${BENCH_LAB_PODS:-100}" --rounds "${BENCH_ROUNDS:-3}"
+echo "== policy: TCP_RR and iperf3 with 0/100/1000 NetworkPolicies vs the same rules as iptables (nft, legacy); apply latency"
+STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/policy/run.sh" --tools "$build_dir/tests" \
+  --rounds "${BENCH_POL_ROUNDS:-5}" --seconds "${BENCH_POL_SECONDS:-10}" --apply-count "${BENCH_POL_APPLY:-100}"
+echo "== policy, iptables without the conntrack shortcut: every packet walks the chain"
+STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/policy/run.sh" --tools "$build_dir/tests" --no-ct-first \
+  --configs plain,nft-100,legacy-100,nft-1000,legacy-1000 --apply-count 0 \
+  --rounds "${BENCH_POL_ROUNDS:-5}" --seconds "${BENCH_POL_SECONDS:-10}"
