@@ -120,6 +120,7 @@ Observability start_observability(const strand::agent::Config& c, const strand::
   };
   src.policies = std::move(policies);
   if (enforcer != nullptr) {
+    src.policies_summary = [&model, enforcer] { return strand::enforce::policies_summary_json(model, *enforcer); };
     src.rule = [enforcer](uint32_t rule, uint32_t ep, uint8_t dir) {
       return strand::enforce::rule_json(*enforcer, rule, ep, dir);
     };

@@ -44,7 +44,7 @@ Result<uint64_t> agent_generation(const std::string& netns_path, const std::stri
     httplib::Client cli(host, port);
     cli.set_connection_timeout(0, 500000);
     cli.set_read_timeout(2, 0);
-    auto res = cli.Get("/v1/policies");
+    auto res = cli.Get("/v1/policies?summary=true");
     if (!res) {
       out = fail("GET /v1/policies", ECONNREFUSED, http + ": " + httplib::to_string(res.error()));
       return;

@@ -71,6 +71,11 @@ json policies_json(const model::Model& model, const Enforcer& enf) {
   return body;
 }
 
+json policies_summary_json(const model::Model& model, const Enforcer& enf) {
+  const EnforcerStats st = enf.stats();
+  return {{"generation", st.generation}, {"modelVersion", model.version()}, {"appliedVersion", st.applied_version}};
+}
+
 json rule_json(const Enforcer& enf, uint32_t rule_id, uint32_t ep_id, uint8_t dir) {
   json j = {{"ruleId", rule_id}};
   switch (rule_id) {

@@ -21,6 +21,8 @@
 namespace strand::enforce {
 
 [[nodiscard]] nlohmann::json policies_json(const model::Model& model, const Enforcer& enf);
+// The top-level fields of policies_json only: {"generation","modelVersion","appliedVersion"}.
+[[nodiscard]] nlohmann::json policies_summary_json(const model::Model& model, const Enforcer& enf);
 
 // For flows and drops: rule id -> {"ruleId", "verdict", "policy", "direction", "index", "isolatedBy"}.
 [[nodiscard]] nlohmann::json rule_json(const Enforcer& enf, uint32_t rule_id, uint32_t ep_id, uint8_t dir);

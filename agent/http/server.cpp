@@ -148,6 +148,10 @@ void HttpServer::routes() {
   s.Get("/v1/policies", [this](const httplib::Request& req, httplib::Response& res) {
     auto q = query_of(req, res);
     if (!q) return;
+    if (req.get_param_value("summary") == "true") {
+      json_reply(res, 200, src_.policies_summary ? src_.policies_summary() : nlohmann::json::object());
+      return;
+    }
     json_reply(res, 200, src_.policies ? src_.policies() : nlohmann::json{{"items", nlohmann::json::array()}});
   });
 

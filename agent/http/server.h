@@ -28,6 +28,9 @@ struct Sources {
   std::function<std::vector<EndpointRecord>()> endpoints;              // attached endpoints
   std::function<std::optional<strand_endpoint>(int ifindex)> entry;    // endpoints map lookup
   std::function<nlohmann::json()> policies;                           // {"items": [...]}
+  // GET /v1/policies?summary=true: the top-level fields only (generation,
+  // versions), cheap to poll. Unset: {}.
+  std::function<nlohmann::json()> policies_summary;
   const RepairCounts* repairs = nullptr;
   std::function<nlohmann::json()> ready;  // {"ready": bool, "checks": {...}}
   // What a rule id of a flow or a policy drop stands for (unset: no

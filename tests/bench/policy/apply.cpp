@@ -220,7 +220,7 @@ double percentile(std::vector<double> v, double q) {  // nearest rank
 int main(int argc, char** argv) {
   CLI::App app{"policy apply latency against strand-agent"};
   app.require_subcommand(1);
-  std::string dir, http = "127.0.0.1:9464", path = "/v1/policies";
+  std::string dir, http = "127.0.0.1:9464", path = "/v1/policies?summary=true";
   double timeout_ms = 60000;
   int poll_us = 1000;
   size_t count = 50;

@@ -8,7 +8,7 @@
 #
 #   tests/bench/policy/run.sh [--rounds 5] [--seconds 10] [--policies 100,1000]
 #       [--apply-pods 1000] [--apply-policies 1000] [--apply-count 100] [--seed 1]
-#       [--no-ct-first] [--allow-unenforced] [--apply-path /v1/policies] [--configs LIST] [--tiny]
+#       [--no-ct-first] [--allow-unenforced] [--apply-path /v1/policies?summary=true] [--configs LIST] [--tiny]
 #       [--tcp-rr PATH] [--tools DIR]
 #
 # A throw-away node (private mount + network namespace, private bpffs) as in
@@ -59,7 +59,7 @@ prefix=stpo
 die() { echo "policy: $*" >&2; exit 1; }
 
 rounds=5 seconds=10 policies=100,1000 apply_pods=1000 apply_policies=1000 apply_count=100 seed=1
-remote_pods=1000 ct_first=1 allow_unenforced='' tiny='' tcp_rr='' tools='' inner='' apply_path=/v1/policies only=''
+remote_pods=1000 ct_first=1 allow_unenforced='' tiny='' tcp_rr='' tools='' inner='' apply_path=/v1/policies?summary=true only=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;

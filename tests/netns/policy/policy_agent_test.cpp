@@ -101,7 +101,7 @@ class PolicyTest : public AgentFixture {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     uint64_t seen = 0;
     while (std::chrono::steady_clock::now() < deadline) {
-      auto [status, body] = get("/v1/policies");
+      auto [status, body] = get("/v1/policies?summary=true");
       if (status == 200) {
         seen = nlohmann::json::parse(body).value("generation", uint64_t{0});
         if (seen >= gen_) return;
