@@ -538,7 +538,7 @@ TEST_F(RepairTest, KillDuringTrafficLosesNothing) {
     ASSERT_NO_FATAL_FAILURE(expect_attached(r));
   }
   EXPECT_EQ(tcx_progs(ra.host_ifindex, kTcxIngress), progs_before);
-  EXPECT_NE(agent_log().find("reused_maps=7"), std::string::npos) << agent_log();
+  EXPECT_NE(agent_log().find("reused_maps=8"), std::string::npos) << agent_log();
   EXPECT_EQ(repairs(), Counts{}) << "nothing needed repair";
 }
 
