@@ -79,7 +79,7 @@ step "drops, every node: the reason and the policy that isolates the pod"
 
 step "policies with their per-rule hits (the agent of data/db's node)"
 db_node=$("$lab" get pods --name "$name" -o json | jq -r '.items[] | select(.namespace=="data" and .name=="db") | .node')
-nsenter --net="/run/netns/${name}_${db_node}" "$bin/strandctl" --agent 127.0.0.1:9464 policies
+nsenter --net="/run/netns/${name}_${db_node#"${name}-"}" "$bin/strandctl" --agent 127.0.0.1:9464 policies
 
 step "strand-lab down"
 "$lab" down --name "$name"
