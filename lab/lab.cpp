@@ -131,7 +131,7 @@ Result<LabState> load_state(const std::string& lab) {
 Status save_state(const LabState& s) { return write_file_atomic(state_file(s.name), to_json(s).dump(2) + "\n"); }
 
 namespace {
-bool g_require_generation = false;
+bool g_require_generation = true;  // every lab agent runs with --source-dir, so it reports generations
 std::set<std::string> g_warned_not_enforcing;
 }  // namespace
 

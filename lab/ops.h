@@ -48,9 +48,10 @@ class LabLock {
                                    bool sync = true);
 
 // Bumps .generation and waits for every agent of the lab (lab/sync.h). An
-// agent that reports no generation does not enforce NetworkPolicy: by default
-// it is not waited for (a warning, once per node and process); with
-// require_generation(true) (verify) that is an error.
+// agent that reports no generation does not enforce NetworkPolicy: that is an
+// error by default (every lab agent runs with --source-dir); after
+// require_generation(false) it is not waited for (a warning, once per node
+// and process).
 [[nodiscard]] Status sync_lab(const LabState& s);
 void require_generation(bool on);
 
