@@ -47,7 +47,8 @@ void init(const std::string& name, const std::string& file, const std::string& l
   }
   if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %l " + name + "[%P] %v");
+  // UTC: local time would read /etc/localtime in every plugin process.
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %l " + name + "[%P] %v", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(level.empty() ? "info" : level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));

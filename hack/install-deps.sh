@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ninja-build
   clang-14 llvm-14 libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
-  libmnl-dev libcli11-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
+  libcli11-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev
   iproute2 iputils-ping iperf3 iptables nftables procps psmisc kmod util-linux jq
   containerd runc containernetworking-plugins busybox-static

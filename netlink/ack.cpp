@@ -17,7 +17,7 @@ constexpr std::string_view kWhat = "ack";
 // NLMSGERR_ATTR_* after the fixed part of an ACK.
 Status parse_ack_tlvs(std::span<const std::byte> tlvs, Ack& ack) {
   return detail::for_each_attr(tlvs, kWhat, [&](const nlattr& a) -> Status {
-    switch (mnl_attr_get_type(&a)) {
+    switch (detail::attr_type(a)) {
       case NLMSGERR_ATTR_MSG:
         return detail::store(detail::get_str(a, kWhat), ack.message);
       case NLMSGERR_ATTR_OFFS:

@@ -56,7 +56,7 @@ Result<Address> parse_addr(std::span<const std::byte> msg) {
   if (out.prefix.len > (family == AF_INET ? 32 : 128)) return detail::bad_message(kWhat, "prefix length too long");
   std::optional<IpAddr> local, address;
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
-    switch (mnl_attr_get_type(&a)) {
+    switch (detail::attr_type(a)) {
       case IFA_LOCAL:
         return detail::store(detail::get_ip(a, family, kWhat), local);
       case IFA_ADDRESS:

@@ -15,7 +15,8 @@ constexpr size_t kInitialSize = 256;
 }  // namespace
 
 Builder::Builder(uint16_t type, uint16_t flags) : buf_(kInitialSize) {
-  nlmsghdr* h = mnl_nlmsg_put_header(buf_.data());
+  nlmsghdr* h = nlh();
+  h->nlmsg_len = NLMSG_HDRLEN;
   h->nlmsg_type = type;
   h->nlmsg_flags = flags;
 }
@@ -26,32 +27,50 @@ void Builder::reserve(size_t more) {
   buf_.resize(std::max(need, buf_.size() * 2));  // new bytes are zeroed
 }
 
+void* Builder::put_extra_header(size_t size) {
+  std::byte* p = buf_.data() + nlh()->nlmsg_len;
+  std::memset(p, 0, NLMSG_ALIGN(size));
+  nlh()->nlmsg_len += NLMSG_ALIGN(size);
+  return p;
+}
+
 void Builder::put(uint16_t type, const void* data, size_t len) {
-  reserve(MNL_ALIGN(MNL_ATTR_HDRLEN + len));
-  mnl_attr_put(nlh(), type, len, data);
+  const size_t attr_len = NLA_HDRLEN + len;
+  reserve(NLA_ALIGN(attr_len));
+  std::byte* p = buf_.data() + nlh()->nlmsg_len;
+  auto* a = reinterpret_cast<nlattr*>(p);
+  a->nla_type = type;
+  a->nla_len = static_cast<uint16_t>(attr_len);
+  if (len > 0) std::memcpy(p + NLA_HDRLEN, data, len);
+  std::memset(p + attr_len, 0, NLA_ALIGN(attr_len) - attr_len);  // padding
+  nlh()->nlmsg_len += NLA_ALIGN(attr_len);
 }
 
 void Builder::put_str(uint16_t type, std::string_view s) {
-  reserve(MNL_ALIGN(MNL_ATTR_HDRLEN + s.size() + 1));
-  auto* a = reinterpret_cast<nlattr*>(buf_.data() + nlh()->nlmsg_len);
+  const size_t attr_len = NLA_HDRLEN + s.size() + 1;
+  reserve(NLA_ALIGN(attr_len));
+  std::byte* p = buf_.data() + nlh()->nlmsg_len;
+  auto* a = reinterpret_cast<nlattr*>(p);
   a->nla_type = type;
-  a->nla_len = static_cast<uint16_t>(MNL_ATTR_HDRLEN + s.size() + 1);
-  auto* payload = static_cast<char*>(mnl_attr_get_payload(a));
-  std::memcpy(payload, s.data(), s.size());
-  payload[s.size()] = '\0';
-  nlh()->nlmsg_len += MNL_ALIGN(a->nla_len);
+  a->nla_len = static_cast<uint16_t>(attr_len);
+  std::memcpy(p + NLA_HDRLEN, s.data(), s.size());
+  std::memset(p + NLA_HDRLEN + s.size(), 0, NLA_ALIGN(attr_len) - attr_len + 1);  // NUL and padding
+  nlh()->nlmsg_len += NLA_ALIGN(attr_len);
 }
 
 size_t Builder::nest_start(uint16_t type) {
-  reserve(MNL_ATTR_HDRLEN);
+  reserve(NLA_HDRLEN);
   size_t off = nlh()->nlmsg_len;
-  mnl_attr_nest_start(nlh(), type);
+  auto* a = reinterpret_cast<nlattr*>(buf_.data() + off);
+  a->nla_type = static_cast<uint16_t>(NLA_F_NESTED | type);
+  a->nla_len = NLA_HDRLEN;
+  nlh()->nlmsg_len += NLA_HDRLEN;
   return off;
 }
 
 void Builder::nest_end(size_t nest) {
   auto* a = reinterpret_cast<nlattr*>(buf_.data() + nest);
-  mnl_attr_nest_end(nlh(), a);
+  a->nla_len = static_cast<uint16_t>(nlh()->nlmsg_len - nest);
 }
 
 Message Builder::finish() && {
@@ -78,48 +97,66 @@ Status check_header(std::span<const std::byte> msg, size_t hdr_size, std::initia
   return {};
 }
 
-Status validate(const nlattr& a, mnl_attr_data_type type, std::string_view what) {
-  if (mnl_attr_validate(&a, type) < 0) {
-    return bad_message(what, "attribute " + std::to_string(mnl_attr_get_type(&a)) + " has invalid length " +
-                                 std::to_string(mnl_attr_get_payload_len(&a)));
+Status validate(const nlattr& a, AttrKind kind, std::string_view what) {
+  const size_t len = payload_len(a);
+  bool ok = true;
+  switch (kind) {
+    case AttrKind::kU8: ok = len == 1; break;
+    case AttrKind::kU16: ok = len == 2; break;
+    case AttrKind::kU32: ok = len == 4; break;
+    case AttrKind::kString: ok = len > 0; break;
+    case AttrKind::kNulString: ok = len > 0 && static_cast<char>(payload_ptr(a)[len - 1]) == '\0'; break;
+    case AttrKind::kNested: ok = len == 0 || len >= NLA_HDRLEN; break;
+  }
+  if (!ok) {
+    return bad_message(what, "attribute " + std::to_string(attr_type(a)) + " has invalid length " + std::to_string(len));
   }
   return {};
 }
 
 Status validate_len(const nlattr& a, size_t len, std::string_view what) {
-  if (mnl_attr_validate2(&a, MNL_TYPE_BINARY, len) < 0 || mnl_attr_get_payload_len(&a) != len) {
-    return bad_message(what, "attribute " + std::to_string(mnl_attr_get_type(&a)) + " has length " +
-                                 std::to_string(mnl_attr_get_payload_len(&a)) + ", want " + std::to_string(len));
+  if (payload_len(a) != len) {
+    return bad_message(what, "attribute " + std::to_string(attr_type(a)) + " has length " +
+                                 std::to_string(payload_len(a)) + ", want " + std::to_string(len));
   }
   return {};
 }
 
+namespace {
+template <typename T>
+T read_as(const nlattr& a) {
+  T v;
+  std::memcpy(&v, payload_ptr(a), sizeof(v));
+  return v;
+}
+}  // namespace
+
 Result<uint8_t> get_u8(const nlattr& a, std::string_view what) {
-  if (auto ok = validate(a, MNL_TYPE_U8, what); !ok) return std::unexpected(ok.error());
-  return mnl_attr_get_u8(&a);
+  if (auto ok = validate(a, AttrKind::kU8, what); !ok) return std::unexpected(ok.error());
+  return read_as<uint8_t>(a);
 }
 
 Result<uint16_t> get_u16(const nlattr& a, std::string_view what) {
-  if (auto ok = validate(a, MNL_TYPE_U16, what); !ok) return std::unexpected(ok.error());
-  return mnl_attr_get_u16(&a);
+  if (auto ok = validate(a, AttrKind::kU16, what); !ok) return std::unexpected(ok.error());
+  return read_as<uint16_t>(a);
 }
 
 Result<uint32_t> get_u32(const nlattr& a, std::string_view what) {
-  if (auto ok = validate(a, MNL_TYPE_U32, what); !ok) return std::unexpected(ok.error());
-  return mnl_attr_get_u32(&a);
+  if (auto ok = validate(a, AttrKind::kU32, what); !ok) return std::unexpected(ok.error());
+  return read_as<uint32_t>(a);
 }
 
 Result<std::string_view> get_str(const nlattr& a, std::string_view what) {
-  if (auto ok = validate(a, MNL_TYPE_STRING, what); !ok) return std::unexpected(ok.error());
-  auto* s = static_cast<const char*>(mnl_attr_get_payload(&a));
-  return std::string_view(s, ::strnlen(s, mnl_attr_get_payload_len(&a)));
+  if (auto ok = validate(a, AttrKind::kString, what); !ok) return std::unexpected(ok.error());
+  auto* s = reinterpret_cast<const char*>(payload_ptr(a));
+  return std::string_view(s, ::strnlen(s, payload_len(a)));
 }
 
 Result<IpAddr> get_ip(const nlattr& a, int family, std::string_view what) {
   IpAddr ip;
   ip.family = family;
   if (auto ok = validate_len(a, ip.size(), what); !ok) return std::unexpected(ok.error());
-  std::memcpy(ip.bytes.data(), mnl_attr_get_payload(&a), ip.size());
+  std::memcpy(ip.bytes.data(), payload_ptr(a), ip.size());
   return ip;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
-// Internal to netlink/: the two halves every message file shares. Builder
-// writes one request with libmnl into a buffer that grows as needed; the walk
-// and validation helpers read attributes only after checking their length.
-#include <libmnl/libmnl.h>
+// Internal to netlink/ (and lab/nl_extra): the two halves every message file
+// shares. Builder writes one request into a buffer that grows as needed; the
+// walk and validation helpers read attributes only after checking their length.
+// Attribute layout and alignment are the kernel's uapi macros (NLMSG_*, NLA_*);
+// no shared library is needed, so the CNI plugin links statically (see
+// cni/CMakeLists.txt: process start-up is most of an ADD on a VM).
 #include <linux/netlink.h>
 
 #include <cstddef>
@@ -27,10 +29,11 @@ class Builder {
   template <typename T>
   T& append() {
     reserve(NLMSG_ALIGN(sizeof(T)));
-    return *static_cast<T*>(mnl_nlmsg_put_extra_header(nlh(), sizeof(T)));
+    return *static_cast<T*>(put_extra_header(sizeof(T)));
   }
   void put(uint16_t type, const void* data, size_t len);
   void put_u8(uint16_t type, uint8_t v) { put(type, &v, sizeof(v)); }
+  void put_u16(uint16_t type, uint16_t v) { put(type, &v, sizeof(v)); }
   void put_u32(uint16_t type, uint32_t v) { put(type, &v, sizeof(v)); }
   void put_str(uint16_t type, std::string_view s);  // NUL-terminated
   void put_ip(uint16_t type, const IpAddr& ip) { put(type, ip.bytes.data(), ip.size()); }
@@ -42,6 +45,7 @@ class Builder {
 
  private:
   nlmsghdr* nlh() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
+  void* put_extra_header(size_t size);  // zeroed, aligned; room reserved
   void reserve(size_t more);  // room for `more` bytes after the current end
   Message buf_;
 };
@@ -78,14 +82,29 @@ Result<Parsed<T>> open_message(std::span<const std::byte> msg, std::initializer_
 // Calls f(const nlattr&) -> Status for every attribute in `area`; stops at the
 // first error. An attribute running past the area, or bytes left over that
 // cannot hold one, is EBADMSG.
+// The attribute's type without the nested/byte-order flags.
+[[nodiscard]] inline uint16_t attr_type(const nlattr& a) { return a.nla_type & NLA_TYPE_MASK; }
+[[nodiscard]] inline size_t payload_len(const nlattr& a) {
+  return a.nla_len >= NLA_HDRLEN ? a.nla_len - NLA_HDRLEN : 0;
+}
+[[nodiscard]] inline const std::byte* payload_ptr(const nlattr& a) {
+  return reinterpret_cast<const std::byte*>(&a) + NLA_HDRLEN;
+}
+
+// Whether an attribute header and its declared length fit in `left` bytes.
+[[nodiscard]] inline bool attr_fits(const nlattr* a, int left) {
+  return left >= static_cast<int>(sizeof(nlattr)) && a->nla_len >= sizeof(nlattr) &&
+         static_cast<int>(a->nla_len) <= left;
+}
+
 template <typename F>
 Status for_each_attr(std::span<const std::byte> area, std::string_view what, F&& f) {
   auto* attr = reinterpret_cast<const nlattr*>(area.data());
   int left = static_cast<int>(area.size());
-  while (left > 0 && mnl_attr_ok(attr, left)) {
+  while (left > 0 && attr_fits(attr, left)) {
     if (auto st = f(*attr); !st) return st;
-    left -= static_cast<int>(MNL_ALIGN(attr->nla_len));
-    attr = mnl_attr_next(attr);
+    left -= static_cast<int>(NLA_ALIGN(attr->nla_len));
+    attr = reinterpret_cast<const nlattr*>(reinterpret_cast<const std::byte*>(attr) + NLA_ALIGN(attr->nla_len));
   }
   // The last attribute's padding may be missing (left < 0); anything else is a
   // truncated or corrupt attribute.
@@ -93,8 +112,17 @@ Status for_each_attr(std::span<const std::byte> area, std::string_view what, F&&
   return {};
 }
 
-// Checks an attribute as libmnl type `type` (exact length for fixed types).
-[[nodiscard]] Status validate(const nlattr& a, mnl_attr_data_type type, std::string_view what);
+// What an attribute's payload must look like.
+enum class AttrKind {
+  kU8,         // exactly 1 byte
+  kU16,        // exactly 2
+  kU32,        // exactly 4
+  kString,     // at least 1 byte
+  kNulString,  // at least 1 byte, the last one NUL
+  kNested,     // empty, or at least one attribute header
+};
+// Checks an attribute as `kind`; EBADMSG naming the attribute otherwise.
+[[nodiscard]] Status validate(const nlattr& a, AttrKind kind, std::string_view what);
 // Checks a binary attribute of exactly `len` bytes.
 [[nodiscard]] Status validate_len(const nlattr& a, size_t len, std::string_view what);
 
@@ -117,7 +145,7 @@ template <typename V, typename T>
 }
 
 [[nodiscard]] inline std::span<const std::byte> payload(const nlattr& a) {
-  return {static_cast<const std::byte*>(mnl_attr_get_payload(&a)), mnl_attr_get_payload_len(&a)};
+  return {payload_ptr(a), payload_len(a)};
 }
 
 }  // namespace strand::netlink::detail

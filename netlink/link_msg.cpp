@@ -25,9 +25,9 @@ void put_link_attrs(detail::Builder& b, std::string_view name, uint32_t mtu, con
 }
 
 Status parse_linkinfo(const nlattr& info, Link& link) {
-  if (auto ok = detail::validate(info, MNL_TYPE_NESTED, kWhat); !ok) return ok;
+  if (auto ok = detail::validate(info, detail::AttrKind::kNested, kWhat); !ok) return ok;
   return detail::for_each_attr(detail::payload(info), kWhat, [&](const nlattr& a) -> Status {
-    if (mnl_attr_get_type(&a) != IFLA_INFO_KIND) return {};
+    if (detail::attr_type(a) != IFLA_INFO_KIND) return {};
     return detail::store(detail::get_str(a, kWhat), link.kind);
   });
 }
@@ -125,11 +125,11 @@ Result<Link> parse_link(std::span<const std::byte> msg) {
   link.index = m->hdr.ifi_index;
   link.flags = m->hdr.ifi_flags;
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
-    switch (mnl_attr_get_type(&a)) {
+    switch (detail::attr_type(a)) {
       case IFLA_IFNAME: {
-        if (auto v = detail::validate(a, MNL_TYPE_NUL_STRING, kWhat); !v) return v;
-        if (mnl_attr_get_payload_len(&a) > IFNAMSIZ) return detail::bad_message(kWhat, "IFLA_IFNAME too long");
-        link.name = mnl_attr_get_str(&a);
+        if (auto v = detail::validate(a, detail::AttrKind::kNulString, kWhat); !v) return v;
+        if (detail::payload_len(a) > IFNAMSIZ) return detail::bad_message(kWhat, "IFLA_IFNAME too long");
+        link.name = reinterpret_cast<const char*>(detail::payload_ptr(a));
         break;
       }
       case IFLA_MTU:
@@ -137,8 +137,8 @@ Result<Link> parse_link(std::span<const std::byte> msg) {
       case IFLA_ADDRESS:
         // Hardware addresses are as long as the link type says (4 for ipip,
         // 0 for none); only Ethernet-sized ones are a Mac.
-        if (mnl_attr_get_payload_len(&a) == link.mac.size()) {
-          std::memcpy(link.mac.data(), mnl_attr_get_payload(&a), link.mac.size());
+        if (detail::payload_len(a) == link.mac.size()) {
+          std::memcpy(link.mac.data(), detail::payload_ptr(a), link.mac.size());
         }
         break;
       case IFLA_MASTER:

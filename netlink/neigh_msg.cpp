@@ -52,16 +52,16 @@ Result<Neighbor> parse_neigh(std::span<const std::byte> msg) {
   n.flags = m->hdr.ndm_flags;
   bool have_dst = false;
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
-    switch (mnl_attr_get_type(&a)) {
+    switch (detail::attr_type(a)) {
       case NDA_DST:
         have_dst = true;
         return detail::store(detail::get_ip(a, family, kWhat), n.dst);
       case NDA_LLADDR:
         // Link-layer addresses are as long as the link type's; only
         // Ethernet-sized ones are a Mac.
-        if (mnl_attr_get_payload_len(&a) == sizeof(Mac)) {
+        if (detail::payload_len(a) == sizeof(Mac)) {
           Mac mac;
-          std::memcpy(mac.data(), mnl_attr_get_payload(&a), mac.size());
+          std::memcpy(mac.data(), detail::payload_ptr(a), mac.size());
           n.lladdr = mac;
         }
         break;

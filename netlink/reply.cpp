@@ -1,6 +1,5 @@
 #include "netlink/reply.h"
 
-#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 
 #include <cstring>
@@ -19,9 +18,10 @@ Status for_each_message(std::span<const std::byte> buf, std::string_view op,
                         const std::function<bool(std::span<const std::byte>)>& f) {
   auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   int left = static_cast<int>(buf.size());
-  while (left > 0 && mnl_nlmsg_ok(nlh, left)) {
+  while (left > 0 && NLMSG_OK(nlh, left)) {
     if (!f({reinterpret_cast<const std::byte*>(nlh), nlh->nlmsg_len})) return {};
-    nlh = mnl_nlmsg_next(nlh, &left);
+    left -= static_cast<int>(NLMSG_ALIGN(nlh->nlmsg_len));
+    nlh = reinterpret_cast<const nlmsghdr*>(reinterpret_cast<const std::byte*>(nlh) + NLMSG_ALIGN(nlh->nlmsg_len));
   }
   if (left > 0) return fail(std::string(op), EBADMSG, "truncated message in reply");
   return {};

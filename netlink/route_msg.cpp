@@ -39,9 +39,9 @@ Message build_route(uint16_t type, uint16_t flags, const Route& r, bool del) {
 }
 
 Status parse_metrics(const nlattr& metrics, Route& r) {
-  if (auto ok = detail::validate(metrics, MNL_TYPE_NESTED, kWhat); !ok) return ok;
+  if (auto ok = detail::validate(metrics, detail::AttrKind::kNested, kWhat); !ok) return ok;
   return detail::for_each_attr(detail::payload(metrics), kWhat, [&](const nlattr& a) -> Status {
-    if (mnl_attr_get_type(&a) != RTAX_MTU) return {};
+    if (detail::attr_type(a) != RTAX_MTU) return {};
     return detail::store(detail::get_u32(a, kWhat), r.mtu);
   });
 }
@@ -81,7 +81,7 @@ Result<Route> parse_route(std::span<const std::byte> msg) {
   r.type = m->hdr.rtm_type;
   r.flags = m->hdr.rtm_flags;
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
-    switch (mnl_attr_get_type(&a)) {
+    switch (detail::attr_type(a)) {
       case RTA_DST:
         return detail::store(detail::get_ip(a, family, kWhat), r.dst.addr);
       case RTA_GATEWAY:

@@ -3,7 +3,6 @@
 // replies, events) is skipped.
 #include "netlink/socket.h"
 
-#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 
@@ -105,14 +104,17 @@ Result<std::span<const std::byte>> Socket::recv_datagram(bool wait, std::string_
       return fail_errno(std::string(op), "recvmsg");
     }
     size_t need = std::max(static_cast<size_t>(n), kRecvSize);
-    if (rx_.size() < need) rx_.resize(need);
-    n = ::recv(fd_.get(), rx_.data(), rx_.size(), flags);
+    if (rx_size_ < need) {
+      rx_ = std::make_unique_for_overwrite<std::byte[]>(need);
+      rx_size_ = need;
+    }
+    n = ::recv(fd_.get(), rx_.get(), rx_size_, flags);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::span<const std::byte>{};
       return fail_errno(std::string(op), "recvmsg");
     }
-    return std::span<const std::byte>(rx_.data(), static_cast<size_t>(n));
+    return std::span<const std::byte>(rx_.get(), static_cast<size_t>(n));
   }
 }
 

@@ -23,7 +23,7 @@ Result<TcObject> parse_tc(std::span<const std::byte> msg) {
   t.parent = m->hdr.tcm_parent;
   t.info = m->hdr.tcm_info;
   auto ok = detail::for_each_attr(m->attrs, kWhat, [&](const nlattr& a) -> Status {
-    if (mnl_attr_get_type(&a) == TCA_KIND) {
+    if (detail::attr_type(a) == TCA_KIND) {
       auto s = detail::get_str(a, kWhat);
       if (!s) return std::unexpected(s.error());
       t.kind = std::string(*s);
