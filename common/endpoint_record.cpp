@@ -9,6 +9,7 @@
 
 #include "common/fd.h"
 #include "common/fs.h"
+#include "common/spare_files.h"
 
 namespace strand {
 
@@ -61,13 +62,15 @@ Result<EndpointRecord> decode_endpoint_record(const std::string& text) {
   return r;
 }
 
+std::string EndpointStore::spare_dir() const { return dir_ + "/spare"; }
+
 std::string EndpointStore::path_of(const std::string& container_id, const std::string& ifname) const {
   return dir_ + "/" + container_id + "_" + ifname + std::string(kSuffix);
 }
 
 Status EndpointStore::write(const EndpointRecord& r) const {
   if (auto st = make_dirs(dir_); !st) return st;
-  return write_file_atomic(path_of(r.container_id, r.ifname), encode_endpoint_record(r));
+  return write_file_recycled(path_of(r.container_id, r.ifname), encode_endpoint_record(r), spare_dir());
 }
 
 Result<std::optional<EndpointRecord>> EndpointStore::read(const std::string& container_id,
@@ -88,8 +91,7 @@ Status EndpointStore::remove(const std::string& container_id, const std::string&
   // What a writer of this record killed mid-write left; the record goes last,
   // so a DEL interrupted here still finds it.
   if (auto st = remove_dead_temporaries(dir_, path.substr(dir_.size() + 1)); !st) return st;
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("unlink", path);
-  return {};
+  return recycle_file(path, spare_dir());
 }
 
 Result<std::vector<EndpointRecord>> EndpointStore::list(std::vector<std::string>* bad) const {

@@ -43,7 +43,8 @@ class EndpointStore {
  public:
   explicit EndpointStore(std::string dir) : dir_(std::move(dir)) {}
 
-  // Atomically creates or replaces the record (creates the directory).
+  // Atomically creates or replaces the record (creates the directory). Inodes
+  // are recycled through spare_dir() (common/spare_files.h).
   [[nodiscard]] Status write(const EndpointRecord& r) const;
   // The record of an attachment, or nullopt when there is none.
   [[nodiscard]] Result<std::optional<EndpointRecord>> read(const std::string& container_id,
@@ -56,6 +57,8 @@ class EndpointStore {
 
   [[nodiscard]] std::string path_of(const std::string& container_id, const std::string& ifname) const;
   [[nodiscard]] const std::string& dir() const { return dir_; }
+  // Where replaced and removed records' inodes wait to be reused.
+  [[nodiscard]] std::string spare_dir() const;
 
  private:
   std::string dir_;

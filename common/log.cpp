@@ -47,8 +47,9 @@ void init(const std::string& name, const std::string& file, const std::string& l
   }
   if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
-  // UTC: local time would read /etc/localtime in every plugin process.
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%f%z %l " + name + "[%P] %v", spdlog::pattern_time_type::utc);
+  // UTC, offset written out: local time (and %z) would read /etc/localtime in
+  // every plugin process.
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%f+00:00 %l " + name + "[%P] %v", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(level.empty() ? "info" : level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));

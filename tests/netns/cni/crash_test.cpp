@@ -336,7 +336,7 @@ class CrashTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<std::string> state_leftovers() const { return files_in(state_dir()); }
+  std::vector<std::string> state_leftovers() const { return state_files_in(state_dir()); }
 
   TempDir tmp_;
   std::unique_ptr<TestNetns> node_;

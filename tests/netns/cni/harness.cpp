@@ -236,4 +236,11 @@ std::vector<std::string> files_in(const std::string& dir) {
   return names;
 }
 
+std::vector<std::string> state_files_in(const std::string& dir) {
+  std::vector<std::string> names = files_in(dir);
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir + "/spare", ec)) std::erase(names, std::string("spare"));
+  return names;
+}
+
 }  // namespace strand::test

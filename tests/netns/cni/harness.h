@@ -96,5 +96,8 @@ class TempDir {
 std::vector<std::string> links_in(const std::string& ns);
 // Files in a directory (names), empty when missing.
 std::vector<std::string> files_in(const std::string& dir);
+// What an endpoint state directory holds besides its spare/ directory of
+// recycled inodes (common/spare_files.h), which holds no record.
+std::vector<std::string> state_files_in(const std::string& dir);
 
 }  // namespace strand::test

@@ -79,7 +79,7 @@ class PluginTest : public ::testing::Test {
     }
     return out;
   }
-  std::vector<std::string> records() const { return files_in(tmp_.path() + "/state"); }
+  std::vector<std::string> records() const { return state_files_in(tmp_.path() + "/state"); }
 
   std::string log() const {
     std::string out;
