@@ -144,7 +144,8 @@ struct Compiler::Impl {
 
   // Input as last seen.
   std::map<std::string, Labels> namespaces;
-  std::map<PodName, PodEntry> pods;
+  std::map<PodName, PodEntry> pods;  // pods that own their IPs (Pod::owns_ips)
+  std::set<PodName> inert_pods;      // hostNetwork or finished: no identity, no ipcache entry, never selected
   std::map<std::string, CPolicy> policies;
   std::map<uint32_t, CEndpoint> eps;
   std::vector<IpAddr> host_ips;
@@ -597,6 +598,8 @@ struct Compiler::Impl {
       for (const IpAddr& ip : pe.pod.ips) want[host_prefix(ip)] = {pe.identity, cidr_of(ip)};
     }
     for (const auto& [id, ep] : eps) {
+      // A finished pod's addresses may already be another pod's.
+      if (inert_pods.contains({ep.rec.ns, ep.rec.name})) continue;
       for (const IpAddr& ip : ep.rec.ips) want[host_prefix(ip)] = {ep.identity, cidr_of(ip)};
     }
     return want;
@@ -654,8 +657,18 @@ struct Compiler::Impl {
     }
 
     // Pods: label identities.
+    // A hostNetwork pod's addresses are its node's (HOST here, whatever the
+    // node's addresses map to elsewhere), and a finished pod's may already be
+    // another pod's: neither takes part, as if it were not in the cluster.
     std::map<PodName, const Pod*> new_pods;
-    for (const Pod& p : c.pods) new_pods[{p.ns, p.name}] = &p;
+    inert_pods.clear();
+    for (const Pod& p : c.pods) {
+      if (p.owns_ips()) {
+        new_pods[{p.ns, p.name}] = &p;
+      } else {
+        inert_pods.insert({p.ns, p.name});
+      }
+    }
     std::set<PodName> changed_pods;
     for (const auto& [name, p] : new_pods) {
       auto it = pods.find(name);

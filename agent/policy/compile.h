@@ -46,6 +46,13 @@
 // A local endpoint whose pod is not in the cluster gets identity 0 and both
 // ENFORCE flags (only HOST passes) until the pod is known.
 //
+// Pods that do not own their IPs (Pod::owns_ips) are left out as if absent:
+// a hostNetwork pod (its podIP is its node's: this node's addresses stay
+// HOST, another node's map to what covers them) and a finished pod
+// (Succeeded/Failed: its IP may be reused). They get no identity and no
+// ipcache entry, and no policy selects them; a local endpoint of such a pod
+// fails closed like an unknown one and its addresses are not in the ipcache.
+//
 // Incremental work: a changed policy recomputes only its rules; a new label
 // or cidr identity is matched against every rule's peers once (each rule
 // caches the identities it matches); an endpoint is redone only when its

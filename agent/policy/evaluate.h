@@ -41,9 +41,11 @@ struct Verdict {
   std::string reason;   // one line combining both sides
 };
 
-// A PodRef naming no pod of `cluster` is denied ("unknown pod x/q"). An
-// address belonging to a pod is judged as that pod. ipBlock peers match a
-// pod by any of its addresses.
+// A PodRef naming no pod of `cluster` is denied ("unknown pod x/q"), as is
+// one naming a finished pod ("pod x/q has finished (Succeeded)"); one naming
+// a hostNetwork pod is judged as its addresses (its node's). An address
+// belonging to a pod that owns it (Pod::owns_ips) is judged as that pod.
+// ipBlock peers match a pod by any of its addresses.
 [[nodiscard]] Verdict evaluate(const Cluster& cluster, const Endpoint& from, const Endpoint& to, uint16_t port,
                                Protocol proto);
 

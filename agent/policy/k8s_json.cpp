@@ -389,9 +389,14 @@ Result<Pod> parse_pod(const json& obj) {
   if (auto k = check_kind(obj, "Pod"); !k) return who(k.error());
   auto meta = parse_meta(obj, true);
   if (!meta) return who(meta.error());
-  Pod pod{meta->ns, meta->name, std::move(meta->labels), {}, {}};
+  Pod pod{meta->ns, meta->name, std::move(meta->labels), {}, {}, false, {}};
   auto ctx = [&](std::unexpected<Error> u) { return who(with_context(u.error(), pod.ns + "/" + pod.name)); };
   if (const json* status = member(obj, "status"); status != nullptr) {
+    if (const json* phase = member(*status, "phase"); phase != nullptr) {
+      auto s = string_at(*phase, "status.phase");
+      if (!s) return ctx(std::unexpected(s.error()));
+      pod.phase = *s;
+    }
     if (const json* ips = member(*status, "podIPs"); ips != nullptr && ips->is_array()) {
       for (size_t i = 0; i < ips->size(); ++i) {
         std::string p = "status.podIPs[" + std::to_string(i) + "].ip";
@@ -408,6 +413,10 @@ Result<Pod> parse_pod(const json& obj) {
     }
   }
   const json* spec = member(obj, "spec");
+  if (const json* hn = spec == nullptr ? nullptr : member(*spec, "hostNetwork"); hn != nullptr) {
+    if (!hn->is_boolean()) return ctx(bad("spec.hostNetwork", "must be a boolean"));
+    pod.host_network = hn->get<bool>();
+  }
   const json* containers = spec == nullptr ? nullptr : member(*spec, "containers");
   if (containers == nullptr) return pod;
   if (!containers->is_array()) return ctx(bad("spec.containers", "must be an array"));

@@ -41,6 +41,16 @@ struct Pod {
   Labels labels;
   std::vector<IpAddr> ips;
   std::vector<ContainerPort> ports;
+  bool host_network = false;  // spec.hostNetwork: its IPs are its node's
+  std::string phase;          // status.phase ("Running", "Succeeded", ...); may be empty
+
+  // status.phase Succeeded or Failed: its containers are gone and its IPs may
+  // already belong to another pod.
+  [[nodiscard]] bool finished() const { return phase == "Succeeded" || phase == "Failed"; }
+  // Whether the pod's IPs are its own: not for a hostNetwork pod (its traffic
+  // is its node's) nor for a finished one. Only such pods get ipcache entries
+  // and are selected by policies.
+  [[nodiscard]] bool owns_ips() const { return !host_network && !finished(); }
 
   bool operator==(const Pod&) const = default;
 };

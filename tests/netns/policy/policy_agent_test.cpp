@@ -23,6 +23,7 @@ namespace {
 
 constexpr int kHttpPort = 9464;
 constexpr uint16_t kPort = 8080;
+constexpr const char* kNodeAddress = "10.79.0.1";  // add_node_address()
 
 template <typename F>
 auto in_netns(const std::string& path, F fn) {
@@ -117,6 +118,18 @@ class PolicyTest : public AgentFixture {
     auto r = add(id, index);
     EXPECT_EQ(r.exit_code, 0) << r.out;
     return ip_of(r);
+  }
+
+  // kNodeAddress on the node, to send from: on a veth pair inside the
+  // test's node netns (this kernel has no dummy devices).
+  void add_node_address() {
+    std::string out;
+    ASSERT_EQ(ns_exec(node_->name(),
+                      "sh -c 'ip link add sprobe type veth peer name sprobe1 && ip addr add " + std::string(kNodeAddress) +
+                          "/32 dev sprobe && ip link set sprobe up && ip link set sprobe1 up'",
+                      &out),
+              0)
+        << out;
   }
 
   // A TCP server accepting (and closing) connections in pod `index`.
@@ -269,16 +282,9 @@ spec: {podSelector: {matchLabels: {app: server}}}
   EXPECT_EQ(e->flags, static_cast<uint32_t>(STRAND_EP_F_ENFORCE_INGRESS));
   EXPECT_NE(e->identity, 0u);
   EXPECT_FALSE(connects(3, ip_b));
-  // The node is always allowed (kubelet probes). It needs an address to
-  // send from: one on a veth pair inside the test's node netns (this kernel
-  // has no dummy devices).
+  // The node is always allowed (kubelet probes).
+  ASSERT_NO_FATAL_FAILURE(add_node_address());
   std::string out;
-  ASSERT_EQ(ns_exec(node_->name(),
-                    "sh -c 'ip link add sprobe type veth peer name sprobe1 && ip addr add 10.79.0.1/32 dev sprobe && "
-                    "ip link set sprobe up && ip link set sprobe1 up'",
-                    &out),
-            0)
-      << out;
   // The agent notices the new address within a second (HOST follows the
   // node's addresses); ping until the deadline.
   EXPECT_EQ(ns_exec(node_->name(), "ping -c 1 -i 0.2 -w 5 " + ip_b, &out), 0) << out;
@@ -303,6 +309,33 @@ metadata: {name: default, annotations: {strand.io/policy-audit: "true"}}
   ASSERT_EQ(drops.size(), 1u) << get("/v1/drops").second;
   EXPECT_EQ(drops[0]["reason"], "policy-audit");
   EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+}
+
+TEST_F(PolicyTest, HostNetworkPodOnTheNodesAddressLeavesItTheNodes) {
+  // A hostNetwork pod's podIP is the node's address: the node (kubelet
+  // probes) must still reach isolated pods, whatever the pod's labels.
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(add_node_address());
+  std::string out;
+  for (const char* name : {"kube-proxy", "node-exporter"}) {
+    write(std::string("pod-") + name + ".yaml",
+          std::string("apiVersion: v1\nkind: Pod\nmetadata: {name: ") + name +
+              ", namespace: default, labels: {app: server}}\nspec: {nodeName: n, hostNetwork: true}\n"
+              "status: {phase: Running, podIP: " + kNodeAddress + ", podIPs: [{ip: " + kNodeAddress + "}]}\n");
+  }
+  write("deny.yaml", R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: default}
+spec: {podSelector: {matchLabels: {app: server}}}
+)");
+  const std::string ip_b = add_pod("b", 2, "server");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_EQ(ns_exec(node_->name(), "ping -c 1 -i 0.2 -w 5 -I " + std::string(kNodeAddress) + " " + ip_b, &out), 0) << out;
+  auto pols = get_json("/v1/policies");
+  ASSERT_EQ(pols["items"].size(), 1u);
+  EXPECT_EQ(pols["items"][0]["selects"], nlohmann::json::parse(R"([{"namespace":"default","pod":"b"}])"));
+  auto why = get_json("/v1/why?from=default/kube-proxy&to=default/b&port=8080");
+  EXPECT_EQ(why["allowed"], true) << why.dump();
 }
 
 TEST_F(PolicyTest, AgentRestartKeepsEnforcingWithoutAGap) {

@@ -117,6 +117,35 @@ TEST(Parse, PodAndNamespace) {
   EXPECT_NE(bad.error().context.find("status.podIPs[0].ip"), std::string::npos) << bad.error().message();
 }
 
+TEST(Parse, PodHostNetworkAndPhase) {
+  auto pod = parse_pod(json::parse(R"({
+    "kind": "Pod", "metadata": {"name": "kube-proxy-x", "namespace": "kube-system"},
+    "spec": {"hostNetwork": true, "containers": [{"name": "c"}]},
+    "status": {"phase": "Running", "podIP": "172.16.0.10", "podIPs": [{"ip": "172.16.0.10"}]}
+  })"));
+  ASSERT_TRUE(pod.has_value()) << pod.error().message();
+  EXPECT_TRUE(pod->host_network);
+  EXPECT_EQ(pod->phase, "Running");
+  EXPECT_FALSE(pod->finished());
+  EXPECT_FALSE(pod->owns_ips());
+  for (const char* phase : {"Succeeded", "Failed"}) {
+    auto done = parse_pod(json::parse(std::string(R"({"kind": "Pod", "metadata": {"name": "job"},
+      "status": {"phase": ")") + phase + R"(", "podIP": "10.0.0.7"}})"));
+    ASSERT_TRUE(done.has_value()) << done.error().message();
+    EXPECT_FALSE(done->host_network);
+    EXPECT_TRUE(done->finished()) << phase;
+    EXPECT_FALSE(done->owns_ips()) << phase;
+  }
+  for (const char* phase : {"Pending", "Running", "Unknown", ""}) {
+    Pod p;
+    p.phase = phase;
+    EXPECT_TRUE(p.owns_ips()) << phase;
+  }
+  auto bad = parse_pod(json::parse(R"({"metadata": {"name": "a"}, "spec": {"hostNetwork": "yes"}})"));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().context.find("spec.hostNetwork"), std::string::npos) << bad.error().message();
+}
+
 struct BadCase {
   const char* name;
   const char* spec;   // YAML of the spec only
