@@ -420,7 +420,12 @@ struct Compiler::Impl {
 
   // ---- policies ----------------------------------------------------------
 
+  // Why np cannot be enforced, or "": what the parser found (an unknown
+  // field, a spec that does not parse), or an egress rule with an ipBlock
+  // peer and a named port (pods inside and outside the block share label
+  // identities, so no key can say "this named port, only inside the block").
   static std::string unenforceable(const NetworkPolicy& np) {
+    if (!np.not_enforced.empty()) return np.not_enforced;
     if (!np.egress_type) return {};
     for (size_t i = 0; i < np.egress.size(); ++i) {
       const Rule& r = np.egress[i];
@@ -979,6 +984,12 @@ PolicyStatus Compiler::policy_status(const std::string& policy) const {
   auto it = impl_->policies.find(policy);
   if (it == impl_->policies.end()) return {false, "unknown policy"};
   return it->second.status;
+}
+
+std::map<std::string, PolicyStatus> Compiler::policy_statuses() const {
+  std::map<std::string, PolicyStatus> out;
+  for (const auto& [name, p] : impl_->policies) out.emplace(name, p.status);
+  return out;
 }
 
 std::vector<std::string> Compiler::isolated_by(uint32_t ep_id, Direction dir) const {

@@ -125,6 +125,10 @@ SideVerdict judge(const Cluster& c, bool ingress, const Resolved& self, const Re
     if (np.ns != self.pod->ns || !(ingress ? np.ingress_type : np.egress_type)) continue;
     if (!matches(np.pod_selector, self.pod->labels)) continue;
     v.isolated_by.push_back(np.id());
+    if (!np.not_enforced.empty()) {
+      v.not_enforced.push_back({np.id(), np.not_enforced});
+      continue;  // fails closed: none of its rules allows
+    }
     if (v.allowed_by) continue;
     const auto& rules = ingress ? np.ingress : np.egress;
     for (size_t i = 0; i < rules.size(); ++i) {
@@ -142,6 +146,9 @@ SideVerdict judge(const Cluster& c, bool ingress, const Resolved& self, const Re
   } else {
     v.allowed = false;
     v.reason = std::string(dir) + " of " + self.label + " isolated by " + join(v.isolated_by) + ", no rule allows";
+    for (const NotEnforced& ne : v.not_enforced) {
+      v.reason += "; " + ne.policy + " is not enforced, fails closed (" + ne.reason + ")";
+    }
   }
   return v;
 }

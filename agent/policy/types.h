@@ -111,6 +111,13 @@ struct Rule {
 struct NetworkPolicy {
   std::string ns;
   std::string name;
+  // Non-empty when the policy cannot be enforced as written, naming the field
+  // and why (a spec that does not parse, a field this agent does not know).
+  // Such a policy has no rules: it isolates the pods it selects in its
+  // directions and allows nothing (fail closed). When its podSelector could
+  // not be read it is the empty selector (every pod of the namespace); when
+  // its policyTypes could not be determined both are set.
+  std::string not_enforced;
   LabelSelector pod_selector;
   bool ingress_type = true;   // policyTypes contains Ingress (explicitly or implied)
   bool egress_type = false;   // policyTypes contains Egress (explicitly or implied)

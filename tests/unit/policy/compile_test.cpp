@@ -347,6 +347,49 @@ TEST_F(CompileCases, EgressNamedPortWithIpBlockIsNotEnforcedAndFailsClosed) {
   EXPECT_EQ(comp.isolated_by(1, kEg), std::vector<std::string>{"x/bad"});
 }
 
+TEST_F(CompileCases, PolicyThatDidNotParseFailsClosedInItsDirections) {
+  // As the parser leaves a policy with an unknown field whose podSelector
+  // could not be read: every pod of its namespace, both directions.
+  const std::string why = "spec.podSelector.matchFuture: unknown field (not enforceable by this agent)";
+  {
+    auto& bad = add("x", "future", LabelSelector{});
+    bad.not_enforced = why;
+    bad.egress_type = true;
+  }
+  add("x", "allow-b", app("a")).ingress = {{{pod_peer(app("b"))}, {tcp(80)}}};
+  run();
+  EXPECT_EQ(comp.policy_status("x/future"), (PolicyStatus{false, why}));
+  EXPECT_TRUE(comp.rules_of("x/future").empty());
+  EXPECT_EQ(comp.policy_statuses(),
+            (std::map<std::string, PolicyStatus>{{"x/allow-b", {}}, {"x/future", {false, why}}}));
+  const uint32_t both = STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_ENFORCE_EGRESS;
+  EXPECT_EQ(comp.state().endpoints.at(1).flags, both);
+  EXPECT_EQ(comp.state().endpoints.at(2).flags, both);
+  EXPECT_EQ(comp.isolated_by(2, kEg), std::vector<std::string>{"x/future"});
+  EXPECT_EQ(comp.isolated_by(1, kIn), (std::vector<std::string>{"x/allow-b", "x/future"}));
+  // Only the enforced policy's rule: b reaches a on 80, nothing else passes
+  // but the node.
+  const DatapathState& s = comp.state();
+  EXPECT_EQ(s.policy, (Map{{{1, id_of("10.0.1.2"), kIn, 6, 80, 16}, rule0("x/allow-b")}}));
+  EXPECT_TRUE(side_allowed(s, 1, kIn, addr("10.0.1.2"), 6, 80));
+  EXPECT_FALSE(side_allowed(s, 2, kIn, addr("10.0.1.1"), 6, 80));
+  EXPECT_FALSE(side_allowed(s, 2, kEg, addr("192.0.2.1"), 17, 53));
+  EXPECT_TRUE(side_allowed(s, 2, kEg, addr("10.0.0.254"), 17, 53));
+  // Evaluate agrees and names it.
+  Verdict v = evaluate(c, PodRef{"x", "a"}, PodRef{"x", "b"}, 80, Protocol::kTcp);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.egress.not_enforced, (std::vector<NotEnforced>{{"x/future", why}}));
+  EXPECT_EQ(v.egress.reason,
+            "egress of x/a isolated by x/future, no rule allows; x/future is not enforced, fails closed "
+            "(spec.podSelector.matchFuture: unknown field (not enforceable by this agent))");
+  EXPECT_TRUE(evaluate(c, PodRef{"x", "b"}, PodRef{"x", "a"}, 80, Protocol::kTcp).ingress.allowed);
+  // Fixed: enforced, nothing isolates b any more.
+  c.policies.erase(c.policies.begin());
+  run();
+  EXPECT_EQ(comp.state().endpoints.at(2).flags, 0U);
+  EXPECT_EQ(comp.policy_status("x/future"), (PolicyStatus{false, "unknown policy"}));
+}
+
 TEST_F(CompileCases, UnknownPodFailsClosedAndAuditFlag) {
   eps.push_back({3, "x", "ghost", {addr("10.0.1.9")}, true});
   eps[1].audit = true;
