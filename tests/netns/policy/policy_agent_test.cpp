@@ -311,6 +311,84 @@ metadata: {name: default, annotations: {strand.io/policy-audit: "true"}}
   EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
 }
 
+TEST_F(PolicyTest, PolicyThatCannotBeEnforcedFailsClosedAndIsReported) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string ip_b = add_pod("b", 2, "server");
+  add_pod("a", 1, "client");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  write("allow-client.yaml", kAllowClient);
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b));
+  auto count = [&](const std::string& what) {
+    const std::string log = agent_log();
+    size_t n = 0;
+    for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
+  auto metric = [&](const std::string& state) {
+    const std::string m = get("/metrics").second;
+    const std::string series = "strand_policies{state=\"" + state + "\"} ";
+    const size_t at = m.find(series);
+    return at == std::string::npos ? std::string("missing") : m.substr(at + series.size(), m.find('\n', at) - at - series.size());
+  };
+  EXPECT_EQ(metric("enforced"), "1");
+  EXPECT_EQ(metric("not_enforced"), "0");
+
+  // A field this agent does not know, in the rule: the policy is kept, not
+  // enforced, and b fails closed (a no longer gets in).
+  write("allow-client.yaml", std::string(kAllowClient) + "    futureField: true\n");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_FALSE(connects(1, ip_b)) << "fails closed";
+  const std::string reason = "spec.ingress[0].futureField: unknown field (not enforceable by this agent)";
+  auto pols = get_json("/v1/policies");
+  ASSERT_EQ(pols["items"].size(), 1u) << pols.dump();
+  EXPECT_EQ(pols["items"][0]["enforced"], false) << pols.dump();
+  EXPECT_EQ(pols["items"][0]["reason"], reason);
+  EXPECT_EQ(pols["items"][0]["endpoints"],
+            nlohmann::json::parse(R"([{"namespace":"default","pod":"b","directions":["ingress"]}])"));
+  EXPECT_EQ(metric("enforced"), "0");
+  EXPECT_EQ(metric("not_enforced"), "1");
+  auto drops = policy_drops("b");
+  ASSERT_FALSE(drops.empty());
+  EXPECT_EQ(drops.back()["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+  // why agrees with the datapath and says why.
+  auto why = get_json("/v1/why?from=default/a&to=default/b&port=8080");
+  EXPECT_EQ(why["allowed"], false) << why.dump();
+  EXPECT_EQ(why["ingress"]["notEnforced"],
+            nlohmann::json::array({{{"policy", "default/allow-client"}, {"reason", reason}}}));
+  // Logged once, however many syncs follow.
+  ASSERT_NO_FATAL_FAILURE(sync());
+  add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_EQ(count("policy not enforced, the pods it selects fail closed policy=default/allow-client reason=\"" + reason +
+                  "\""),
+            1u)
+      << agent_log();
+
+  // A rule that does not parse (a bad CIDR): not enforced either, naming it.
+  write("allow-client.yaml", R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-client, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress:
+  - from: [{ipBlock: {cidr: 10.78.0.0/33}}]
+)");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_FALSE(connects(1, ip_b));
+  pols = get_json("/v1/policies");
+  EXPECT_EQ(pols["items"][0]["reason"], "spec.ingress[0].from[0].ipBlock.cidr: '10.78.0.0/33' is not a valid IPv4 or IPv6 CIDR")
+      << pols.dump();
+
+  // Fixed: enforced again, and logged.
+  write("allow-client.yaml", kAllowClient);
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b));
+  EXPECT_EQ(count("policy enforced again policy=default/allow-client"), 1u) << agent_log();
+  EXPECT_EQ(metric("enforced"), "1");
+  EXPECT_EQ(metric("not_enforced"), "0");
+}
+
 TEST_F(PolicyTest, HostNetworkPodOnTheNodesAddressLeavesItTheNodes) {
   // A hostNetwork pod's podIP is the node's address: the node (kubelet
   // probes) must still reach isolated pods, whatever the pod's labels.
