@@ -311,6 +311,59 @@ metadata: {name: default, annotations: {strand.io/policy-audit: "true"}}
   EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
 }
 
+TEST_F(PolicyTest, AuditFlagForwardsAndReportsWouldBeDrops) {
+  // --policy-audit: every endpoint in audit mode, no namespace annotation.
+  ASSERT_NO_FATAL_FAILURE(start({"--policy-audit"}));
+  write("allow-client.yaml", kAllowClient);
+  const std::string ip_b = add_pod("b", 2, "server");
+  const std::string ip_a = add_pod("a", 1, "client");
+  const std::string ip_c = add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  auto e = endpoint_entry(record("b").host_ifindex);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->flags, static_cast<uint32_t>(STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_AUDIT));
+  auto ec = endpoint_entry(record("c").host_ifindex);
+  ASSERT_TRUE(ec);
+  EXPECT_EQ(ec->flags, static_cast<uint32_t>(STRAND_EP_F_AUDIT));
+  EXPECT_TRUE(connects(3, ip_b)) << "audit mode forwards what isolation would deny";
+  EXPECT_TRUE(connects(1, ip_b));
+
+  // One would-be drop (c's SYN), reported as policy-audit with the policy.
+  auto drops = policy_drops("b");
+  ASSERT_EQ(drops.size(), 1u) << get("/v1/drops").second;
+  EXPECT_EQ(drops[0]["reason"], "policy-audit");
+  EXPECT_EQ(drops[0]["direction"], "ingress");
+  EXPECT_EQ(drops[0]["src"], ip_c);
+  EXPECT_EQ(drops[0]["policy"]["verdict"], "isolated");
+  EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+  const auto [status, metrics] = get("/metrics");
+  EXPECT_NE(metrics.find("strand_drops_total{namespace=\"default\",pod=\"b\",direction=\"ingress\",reason=\"policy-"
+                         "audit\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("reason=\"policy-denied\""), std::string::npos) << metrics;
+
+  // The flows say which connection passed only because of audit mode.
+  int audited = 0, allowed = 0;
+  const nlohmann::json flows = get_json("/v1/flows?pod=default/b");
+  for (const auto& f : flows["items"]) {
+    if (f["dstPort"] != kPort) continue;
+    if (f["src"] == ip_c) {
+      EXPECT_EQ(f["verdict"], "audit") << f.dump();
+      EXPECT_EQ(f["policy"]["verdict"], "isolated") << f.dump();
+      ++audited;
+    } else if (f["src"] == ip_a) {
+      EXPECT_EQ(f["verdict"], "allowed") << f.dump();
+      EXPECT_EQ(f["policy"]["policy"], "default/allow-client") << f.dump();
+      ++allowed;
+    }
+  }
+  EXPECT_EQ(audited, 1) << flows.dump();
+  EXPECT_EQ(allowed, 1) << flows.dump();
+  EXPECT_EQ(get_json("/v1/endpoints?pod=default/b")["items"][0]["enforce"]["audit"], true);
+}
+
 TEST_F(PolicyTest, PolicyThatCannotBeEnforcedFailsClosedAndIsReported) {
   ASSERT_NO_FATAL_FAILURE(start());
   const std::string ip_b = add_pod("b", 2, "server");
