@@ -121,6 +121,10 @@ Observability start_observability(const strand::agent::Config& c, const strand::
   src.policies = std::move(policies);
   if (enforcer != nullptr) {
     src.policies_summary = [&model, enforcer] { return strand::enforce::policies_summary_json(model, *enforcer); };
+    src.policy_counts = [enforcer] {
+      const auto st = enforcer->stats();
+      return http::PolicyCounts{st.policies_enforced, st.policies_not_enforced};
+    };
     src.rule = [enforcer](uint32_t rule, uint32_t ep, uint8_t dir) {
       return strand::enforce::rule_json(*enforcer, rule, ep, dir);
     };

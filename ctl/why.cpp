@@ -61,15 +61,22 @@ std::string side_text(const json& side, const char* dir, const std::string& self
   const std::string isolators = join(isolated_by);
   const std::string reason = str_of(side, "reason");
   const bool allowed = side.value("allowed", false);
+  // Policies selecting this side that the agent cannot enforce: they allow nothing.
+  std::string not_enforced;
+  if (const auto ne = side.find("notEnforced"); ne != side.end() && ne->is_array()) {
+    for (const json& n : *ne) {
+      not_enforced += "; " + str_of(n, "policy") + " is not enforced, fails closed: " + str_of(n, "reason");
+    }
+  }
   if (const auto by = side.find("allowedBy"); by != side.end() && by->is_object()) {
     std::string out = "allowed by " + rule_text(*by);
     if (!isolators.empty()) out += "; isolated by " + isolators;
-    return out;
+    return out + not_enforced;
   }
   if (!isolators.empty()) {
     if (allowed) return "allowed; isolated by " + isolators + (reason.empty() ? "" : " (" + reason + ")");
     return "denied: isolated by " + isolators + " and no " + dir + " rule of " +
-           (isolated_by.size() == 1 ? "it" : "them") + " allows " + peer + " on " + port;
+           (isolated_by.size() == 1 ? "it" : "them") + " allows " + peer + " on " + port + not_enforced;
   }
   if (allowed && reason.ends_with("not isolated")) {
     return "allowed: not isolated, no policy selects " + self + " for " + dir;

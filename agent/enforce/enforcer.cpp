@@ -117,6 +117,7 @@ Status Enforcer::sync_locked() {
     in.endpoints.push_back(std::move(ep));
   }
   const policy::Delta delta = compiler_.update(in);
+  note_statuses_locked();
   std::set<uint32_t> attached;
   for (const auto& [id, ep] : endpoints_) attached.insert(id);
   auto n = write_delta(fds_, delta, attached, rev_);
@@ -161,6 +162,26 @@ Status Enforcer::sync_locked() {
   }
   publish_locked();
   return {};
+}
+
+void Enforcer::note_statuses_locked() {
+  const auto statuses = compiler_.policy_statuses();
+  std::map<std::string, std::string> now;
+  for (const auto& [id, st] : statuses) {
+    if (st.enforced) continue;
+    now.emplace(id, st.reason);
+    auto it = not_enforced_.find(id);
+    if (it == not_enforced_.end() || it->second != st.reason) {
+      log::warn("policy not enforced, the pods it selects fail closed", {{"policy", id}, {"reason", st.reason}});
+    }
+  }
+  for (const auto& [id, reason] : not_enforced_) {
+    // A policy deleted while not enforced did not recover: nothing to say.
+    if (!now.contains(id) && statuses.contains(id)) log::info("policy enforced again", {{"policy", id}});
+  }
+  not_enforced_ = std::move(now);
+  stats_.policies_not_enforced = not_enforced_.size();
+  stats_.policies_enforced = statuses.size() - not_enforced_.size();
 }
 
 void Enforcer::publish_locked() {

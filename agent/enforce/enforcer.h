@@ -47,6 +47,8 @@ struct EnforcerStats {
   uint64_t pruned = 0;
   uint64_t applied_version = 0;  // model version in the datapath
   uint64_t generation = 0;       // last published generation
+  uint64_t policies_enforced = 0;      // policies of the last compile, by status
+  uint64_t policies_not_enforced = 0;  // (their pods fail closed)
 };
 
 class Enforcer : public agent::EndpointPolicy {
@@ -83,6 +85,9 @@ class Enforcer : public agent::EndpointPolicy {
  private:
   // Compiles the current model and endpoints and writes the difference.
   Status sync_locked();
+  // Counts the compiler's policy statuses and logs each policy that became
+  // not enforced (or changed reason) and each that is enforced again.
+  void note_statuses_locked();
   void run();
   void publish_locked();
 
@@ -96,6 +101,7 @@ class Enforcer : public agent::EndpointPolicy {
   std::map<uint32_t, policy::LocalEndpoint> endpoints_;
   std::vector<std::pair<uint64_t, uint64_t>> pending_gens_;  // (generation, model version)
   EnforcerStats stats_;
+  std::map<std::string, std::string> not_enforced_;  // policy -> reason, as last logged
   uint32_t rev_;  // strand_endpoint.policy_rev of the current state
   bool need_prune_ = false;  // the maps may hold entries the compiler does not know
 

@@ -147,19 +147,19 @@ Result<policy::Endpoint> parse_endpoint(std::string_view text) {
 
 namespace {
 
-json side_json(const policy::SideVerdict& s, const Enforcer* enf, policy::Direction dir) {
+json side_json(const policy::SideVerdict& s, const policy::Compiler* c, policy::Direction dir) {
   json j = {{"allowed", s.allowed}, {"isolatedBy", s.isolated_by}, {"reason", s.reason}};
+  json ne = json::array();
+  for (const auto& n : s.not_enforced) ne.push_back({{"policy", n.policy}, {"reason", n.reason}});
+  j["notEnforced"] = std::move(ne);
   if (s.allowed_by) {
     json rule = {{"policy", s.allowed_by->policy}, {"direction", dir_name(dir)}, {"index", s.allowed_by->index}};
     rule["ruleId"] = nullptr;
-    if (enf != nullptr) {
-      enf->read([&](const policy::Compiler& c, const auto&) {
-        for (uint32_t rid : c.rules_of(s.allowed_by->policy)) {
-          auto info = c.rule(rid);
-          if (info && info->dir == dir && info->index == s.allowed_by->index) rule["ruleId"] = rid;
-        }
-        return 0;
-      });
+    if (c != nullptr) {
+      for (uint32_t rid : c->rules_of(s.allowed_by->policy)) {
+        auto info = c->rule(rid);
+        if (info && info->dir == dir && info->index == s.allowed_by->index) rule["ruleId"] = rid;
+      }
     }
     j["allowedBy"] = std::move(rule);
   } else {
@@ -170,19 +170,23 @@ json side_json(const policy::SideVerdict& s, const Enforcer* enf, policy::Direct
 
 }  // namespace
 
-Result<json> why_json(const model::Model& model, const Enforcer* enf, const WhyQuery& q) {
+Result<json> why_answer(policy::Cluster cluster, const policy::Compiler* c, const WhyQuery& q) {
   auto from = parse_endpoint(q.from);
   if (!from) return std::unexpected(from.error());
   auto to = parse_endpoint(q.to);
   if (!to) return std::unexpected(to.error());
-  policy::Cluster cluster = model.cluster();
-  // The datapath exempts this node only (identity HOST), so the answer does too.
-  auto hosts = host_addresses();
-  if (!hosts) return std::unexpected(hosts.error());
-  cluster.node_ips = *hosts;
   for (const auto* e : {&*from, &*to}) {
     if (const auto* ref = std::get_if<policy::PodRef>(e); ref && cluster.find_pod(ref->ns, ref->name) == nullptr) {
       return fail("why", ENOENT, "no pod " + ref->ns + "/" + ref->name + " in the agent's model");
+    }
+  }
+  if (c != nullptr) {
+    // Policies the compiler kept out (a datapath limit) fail closed there:
+    // judged the same way. One it has not seen yet is not in the datapath.
+    const auto statuses = c->policy_statuses();
+    for (auto& np : cluster.policies) {
+      auto it = statuses.find(np.id());
+      if (it != statuses.end() && !it->second.enforced && np.not_enforced.empty()) np.not_enforced = it->second.reason;
     }
   }
   const policy::Verdict v = policy::evaluate(cluster, *from, *to, q.port, q.proto);
@@ -192,9 +196,19 @@ Result<json> why_json(const model::Model& model, const Enforcer* enf, const WhyQ
               {"protocol", std::string(policy::protocol_name(q.proto))},
               {"allowed", v.allowed},
               {"reason", v.reason},
-              {"egress", side_json(v.egress, enf, policy::Direction::kEgress)},
-              {"ingress", side_json(v.ingress, enf, policy::Direction::kIngress)},
-              {"enforcing", enf != nullptr}};
+              {"egress", side_json(v.egress, c, policy::Direction::kEgress)},
+              {"ingress", side_json(v.ingress, c, policy::Direction::kIngress)},
+              {"enforcing", c != nullptr}};
+}
+
+Result<json> why_json(const model::Model& model, const Enforcer* enf, const WhyQuery& q) {
+  policy::Cluster cluster = model.cluster();
+  // The datapath exempts this node only (identity HOST), so the answer does too.
+  auto hosts = host_addresses();
+  if (!hosts) return std::unexpected(hosts.error());
+  cluster.node_ips = *hosts;
+  if (enf == nullptr) return why_answer(std::move(cluster), nullptr, q);
+  return enf->read([&](const policy::Compiler& c, const auto&) { return why_answer(std::move(cluster), &c, q); });
 }
 
 }  // namespace strand::enforce

@@ -7,7 +7,8 @@
 //    "direction", "index"), or for reserved ids the reason, and for
 //    STRAND_RULE_ISOLATED the policies isolating the endpoint.
 //  - why_json: GET /v1/why, evaluate() on the model (agent/policy/evaluate.h)
-//    plus the rule ids the datapath uses for the deciding rules.
+//    plus the rule ids the datapath uses for the deciding rules; a policy
+//    that is not enforced (parse, limit) denies what it isolates, naming it.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,5 +40,9 @@ struct WhyQuery {
 [[nodiscard]] Result<policy::Endpoint> parse_endpoint(std::string_view text);
 // The answer; enf may be null (no enforcement on this agent).
 [[nodiscard]] Result<nlohmann::json> why_json(const model::Model& model, const Enforcer* enf, const WhyQuery& q);
+// The same from a cluster (node_ips: this node's addresses) and, when
+// enforcing, the compiler behind the datapath: its rule ids, and the
+// policies it could not enforce, judged as failing closed like the datapath.
+[[nodiscard]] Result<nlohmann::json> why_answer(policy::Cluster cluster, const policy::Compiler* c, const WhyQuery& q);
 
 }  // namespace strand::enforce

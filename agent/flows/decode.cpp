@@ -273,7 +273,8 @@ nlohmann::json flow_json(const Flow& f, const PodIndex& pods, const TimeBase& tb
   j["lastSeen"] = rfc3339_ns(last);
   j["lastSeenMs"] = last / 1000000;
   j["remoteIdentity"] = c.remote_identity;
-  j["verdict"] = "allowed";
+  // A connection isolation denied exists only because audit mode passed it.
+  j["verdict"] = c.rule_id == STRAND_RULE_ISOLATED ? "audit" : "allowed";
   j["policy"] = nullptr;
   j["rule"] = nullptr;
   return j;

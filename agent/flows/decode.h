@@ -101,7 +101,9 @@ struct PacketSummary {
 [[nodiscard]] bool ct_expired(const strand_ct_entry& ct, uint8_t proto, const strand_tc_config& cfg, uint64_t now_ns);
 
 // The /v1/flows item. tx/rx from the pod's side: for a flow the pod opened
-// (egress) tx is the opening side, for one a peer opened rx is.
+// (egress) tx is the opening side, for one a peer opened rx is. "verdict" is
+// "audit" for a flow policy would have denied (rule id STRAND_RULE_ISOLATED:
+// audit mode passed it), else "allowed".
 [[nodiscard]] nlohmann::json flow_json(const Flow& f, const PodIndex& pods, const TimeBase& tb);
 // The /v1/drops item.
 [[nodiscard]] nlohmann::json drop_json(const DropRecord& d, const PodIndex& pods, const TimeBase& tb);

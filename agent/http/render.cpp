@@ -113,6 +113,10 @@ std::string render_metrics(const MetricsInput& in) {
   header(out, "strand_events_lost_total", "counter",
          "Datapath events (drops, flow ends) not delivered: ringbuf full or per-endpoint rate limit.");
   out += fmt::format("strand_events_lost_total {}\n", in.collector.events_lost);
+  header(out, "strand_policies", "gauge",
+         "NetworkPolicies by state: not_enforced ones (a field the agent cannot enforce) fail their pods closed.");
+  out += fmt::format("strand_policies{{state=\"enforced\"}} {}\n", in.policies.enforced);
+  out += fmt::format("strand_policies{{state=\"not_enforced\"}} {}\n", in.policies.not_enforced);
   return out;
 }
 

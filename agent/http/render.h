@@ -20,6 +20,13 @@ namespace strand::agent::http {
 [[nodiscard]] nlohmann::json endpoint_json(const EndpointRecord& rec, const std::optional<strand_endpoint>& entry,
                                            const strand_ep_stats* stats);
 
+// NetworkPolicies by enforcement state (Enforcer stats; zero when the agent
+// does not enforce).
+struct PolicyCounts {
+  uint64_t enforced = 0;
+  uint64_t not_enforced = 0;
+};
+
 struct MetricsInput {
   struct Endpoint {
     flows::PodRef pod;
@@ -28,6 +35,7 @@ struct MetricsInput {
   std::vector<Endpoint> endpoints;  // in the order to print
   flows::CollectorStats collector;
   std::map<std::string, uint64_t> repairs;  // kind -> count
+  PolicyCounts policies;
 };
 
 // Prometheus text format 0.0.4.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/flows/collector.h"
+#include "agent/http/render.h"
 #include "agent/repair_counts.h"
 #include "common/endpoint_record.h"
 #include "common/error.h"
@@ -32,6 +33,7 @@ struct Sources {
   // versions), cheap to poll. Unset: {}.
   std::function<nlohmann::json()> policies_summary;
   const RepairCounts* repairs = nullptr;
+  std::function<PolicyCounts()> policy_counts;  // for /metrics; unset: zeros
   std::function<nlohmann::json()> ready;  // {"ready": bool, "checks": {...}}
   // What a rule id of a flow or a policy drop stands for (unset: no
   // enforcement; items carry "policy": null).

@@ -13,13 +13,14 @@ json policy_json(const policy::NetworkPolicy& np, const Model::Objects& objects)
   if (np.ingress_type) types.push_back("Ingress");
   if (np.egress_type) types.push_back("Egress");
 
-  // A policy selects pods of its own namespace only. Pods of a namespace are
-  // contiguous in the key order and sorted by name.
+  // A policy selects pods of its own namespace only, and never a hostNetwork
+  // or finished pod (Pod::owns_ips). Pods of a namespace are contiguous in
+  // the key order and sorted by name.
   json selects = json::array();
   for (auto it = objects.lower_bound(Key{Kind::kPod, np.ns, ""});
        it != objects.end() && it->first.kind == Kind::kPod && it->first.ns == np.ns; ++it) {
     const auto& pod = std::get<Pod>(it->second).base;
-    if (policy::matches(np.pod_selector, pod.labels)) selects.push_back({{"namespace", pod.ns}, {"pod", pod.name}});
+    if (pod.owns_ips() && policy::matches(np.pod_selector, pod.labels)) selects.push_back({{"namespace", pod.ns}, {"pod", pod.name}});
   }
 
   // Only the rules of the directions the policy isolates: rules of another

@@ -144,7 +144,8 @@ struct Compiler::Impl {
 
   // Input as last seen.
   std::map<std::string, Labels> namespaces;
-  std::map<PodName, PodEntry> pods;
+  std::map<PodName, PodEntry> pods;  // pods that own their IPs (Pod::owns_ips)
+  std::set<PodName> inert_pods;      // hostNetwork or finished: no identity, no ipcache entry, never selected
   std::map<std::string, CPolicy> policies;
   std::map<uint32_t, CEndpoint> eps;
   std::vector<IpAddr> host_ips;
@@ -419,7 +420,12 @@ struct Compiler::Impl {
 
   // ---- policies ----------------------------------------------------------
 
+  // Why np cannot be enforced, or "": what the parser found (an unknown
+  // field, a spec that does not parse), or an egress rule with an ipBlock
+  // peer and a named port (pods inside and outside the block share label
+  // identities, so no key can say "this named port, only inside the block").
   static std::string unenforceable(const NetworkPolicy& np) {
+    if (!np.not_enforced.empty()) return np.not_enforced;
     if (!np.egress_type) return {};
     for (size_t i = 0; i < np.egress.size(); ++i) {
       const Rule& r = np.egress[i];
@@ -597,6 +603,8 @@ struct Compiler::Impl {
       for (const IpAddr& ip : pe.pod.ips) want[host_prefix(ip)] = {pe.identity, cidr_of(ip)};
     }
     for (const auto& [id, ep] : eps) {
+      // A finished pod's addresses may already be another pod's.
+      if (inert_pods.contains({ep.rec.ns, ep.rec.name})) continue;
       for (const IpAddr& ip : ep.rec.ips) want[host_prefix(ip)] = {ep.identity, cidr_of(ip)};
     }
     return want;
@@ -654,8 +662,18 @@ struct Compiler::Impl {
     }
 
     // Pods: label identities.
+    // A hostNetwork pod's addresses are its node's (HOST here, whatever the
+    // node's addresses map to elsewhere), and a finished pod's may already be
+    // another pod's: neither takes part, as if it were not in the cluster.
     std::map<PodName, const Pod*> new_pods;
-    for (const Pod& p : c.pods) new_pods[{p.ns, p.name}] = &p;
+    inert_pods.clear();
+    for (const Pod& p : c.pods) {
+      if (p.owns_ips()) {
+        new_pods[{p.ns, p.name}] = &p;
+      } else {
+        inert_pods.insert({p.ns, p.name});
+      }
+    }
     std::set<PodName> changed_pods;
     for (const auto& [name, p] : new_pods) {
       auto it = pods.find(name);
@@ -966,6 +984,12 @@ PolicyStatus Compiler::policy_status(const std::string& policy) const {
   auto it = impl_->policies.find(policy);
   if (it == impl_->policies.end()) return {false, "unknown policy"};
   return it->second.status;
+}
+
+std::map<std::string, PolicyStatus> Compiler::policy_statuses() const {
+  std::map<std::string, PolicyStatus> out;
+  for (const auto& [name, p] : impl_->policies) out.emplace(name, p.status);
+  return out;
 }
 
 std::vector<std::string> Compiler::isolated_by(uint32_t ep_id, Direction dir) const {

@@ -34,6 +34,8 @@
 // Not enforced (policy_status().enforced == false, reason says why), the
 // policy's rules write nothing and the pods it selects still get the
 // ENFORCE flag of its directions (fail closed):
+//  - a spec the parser could not read or with a field it does not know
+//    (NetworkPolicy::not_enforced says which);
 //  - an egress rule with an ipBlock peer and a named port (pods inside and
 //    outside the block share label identities, so no key can say "this
 //    named port, only inside the block");
@@ -45,6 +47,13 @@
 //    update after one that had to evict may admit it again.
 // A local endpoint whose pod is not in the cluster gets identity 0 and both
 // ENFORCE flags (only HOST passes) until the pod is known.
+//
+// Pods that do not own their IPs (Pod::owns_ips) are left out as if absent:
+// a hostNetwork pod (its podIP is its node's: this node's addresses stay
+// HOST, another node's map to what covers them) and a finished pod
+// (Succeeded/Failed: its IP may be reused). They get no identity and no
+// ipcache entry, and no policy selects them; a local endpoint of such a pod
+// fails closed like an unknown one and its addresses are not in the ipcache.
 //
 // Incremental work: a changed policy recomputes only its rules; a new label
 // or cidr identity is matched against every rule's peers once (each rule
@@ -191,8 +200,9 @@ class Compiler {
   // 0, HOST and WORLD are kReserved; nullopt for a number not in use.
   [[nodiscard]] std::optional<IdentityInfo> identity(uint32_t id) const;
   // Status of a policy of the last input ("unknown policy" when absent).
-
   [[nodiscard]] PolicyStatus policy_status(const std::string& policy) const;
+  // The status of every policy of the last input, by "ns/name".
+  [[nodiscard]] std::map<std::string, PolicyStatus> policy_statuses() const;
   // The policies ("ns/name") isolating endpoint ep_id in dir, sorted: who to
   // blame for a STRAND_RULE_ISOLATED drop. Empty for an endpoint whose pod
   // is unknown (it fails closed without a policy).

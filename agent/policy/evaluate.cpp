@@ -15,6 +15,8 @@ struct Resolved {
   std::vector<IpAddr> ips;
   std::string label;  // for explanations: "x/a" or "192.0.2.1"
   bool unknown = false;  // a PodRef naming no pod of the cluster
+  const Pod* finished = nullptr;  // a PodRef naming a finished pod
+  std::string not_pod = "not a pod";  // why an endpoint without pod has no policy
 };
 
 const Labels kNoLabels;
@@ -24,6 +26,18 @@ Resolved resolve(const Cluster& c, const Endpoint& e) {
   if (const auto* ref = std::get_if<PodRef>(&e)) {
     r.label = ref->ns + "/" + ref->name;
     r.pod = c.find_pod(ref->ns, ref->name);
+    if (r.pod != nullptr && r.pod->host_network) {
+      // Its traffic is its node's: judged as the node's addresses.
+      r.ips = r.pod->ips;
+      r.pod = nullptr;
+      r.not_pod = "hostNetwork pod: its node's traffic";
+      return r;
+    }
+    if (r.pod != nullptr && r.pod->finished()) {
+      r.finished = r.pod;
+      r.pod = nullptr;
+      return r;
+    }
     if (r.pod != nullptr) {
       r.ips = r.pod->ips;
       const Namespace* ns = c.find_namespace(ref->ns);
@@ -35,9 +49,10 @@ Resolved resolve(const Cluster& c, const Endpoint& e) {
   }
   const auto& ip = std::get<IpAddr>(e);
   r.label = ip.str();
-  // An address that belongs to a pod is that pod.
+  // An address that belongs to a pod is that pod (not a hostNetwork pod's:
+  // the node's; not a finished pod's: it may be another pod's by now).
   for (const Pod& p : c.pods) {
-    if (std::ranges::find(p.ips, ip) != p.ips.end()) {
+    if (p.owns_ips() && std::ranges::find(p.ips, ip) != p.ips.end()) {
       Resolved byip = resolve(c, PodRef{p.ns, p.name});
       byip.ips = {ip};
       return byip;
@@ -103,13 +118,17 @@ SideVerdict judge(const Cluster& c, bool ingress, const Resolved& self, const Re
   SideVerdict v;
   const char* dir = ingress ? "ingress" : "egress";
   if (self.pod == nullptr) {
-    v.reason = std::string("no ") + dir + " policy (not a pod)";
+    v.reason = std::string("no ") + dir + " policy (" + self.not_pod + ")";
     return v;
   }
   for (const NetworkPolicy& np : c.policies) {
     if (np.ns != self.pod->ns || !(ingress ? np.ingress_type : np.egress_type)) continue;
     if (!matches(np.pod_selector, self.pod->labels)) continue;
     v.isolated_by.push_back(np.id());
+    if (!np.not_enforced.empty()) {
+      v.not_enforced.push_back({np.id(), np.not_enforced});
+      continue;  // fails closed: none of its rules allows
+    }
     if (v.allowed_by) continue;
     const auto& rules = ingress ? np.ingress : np.egress;
     for (size_t i = 0; i < rules.size(); ++i) {
@@ -127,6 +146,9 @@ SideVerdict judge(const Cluster& c, bool ingress, const Resolved& self, const Re
   } else {
     v.allowed = false;
     v.reason = std::string(dir) + " of " + self.label + " isolated by " + join(v.isolated_by) + ", no rule allows";
+    for (const NotEnforced& ne : v.not_enforced) {
+      v.reason += "; " + ne.policy + " is not enforced, fails closed (" + ne.reason + ")";
+    }
   }
   return v;
 }
@@ -147,6 +169,14 @@ Verdict evaluate(const Cluster& c, const Endpoint& from, const Endpoint& to, uin
     out.allowed = false;
     out.reason = "unknown pod " + (src.unknown ? src.label : dst.label);
     (src.unknown ? out.egress : out.ingress) = SideVerdict{false, {}, std::nullopt, out.reason};
+    return out;
+  }
+  if (src.finished != nullptr || dst.finished != nullptr) {
+    // Its containers are gone and its addresses are no longer its own.
+    const Resolved& f = src.finished != nullptr ? src : dst;
+    out.allowed = false;
+    out.reason = "pod " + f.label + " has finished (" + f.finished->phase + ")";
+    (src.finished != nullptr ? out.egress : out.ingress) = SideVerdict{false, {}, std::nullopt, out.reason};
     return out;
   }
   if (src.pod != nullptr && src.pod == dst.pod) {

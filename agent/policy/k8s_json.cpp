@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <initializer_list>
+#include <string_view>
 
 namespace strand::policy {
 
@@ -24,6 +26,18 @@ const json* member(const json& obj, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return nullptr;
   return &*it;
+}
+
+// A field of `obj` that is none of `known` (and not null: the API server
+// drops those) is one this agent does not know the meaning of: a newer
+// NetworkPolicy feature it cannot enforce. Names the first such field.
+Status known_fields(const json& obj, std::initializer_list<std::string_view> known, const std::string& path) {
+  if (!obj.is_object()) return {};
+  for (const auto& [k, v] : obj.items()) {
+    if (v.is_null() || std::ranges::find(known, std::string_view(k)) != known.end()) continue;
+    return bad(path.empty() ? k : path + "." + k, "unknown field (not enforceable by this agent)");
+  }
+  return {};
 }
 
 Result<std::string> string_at(const json& v, const std::string& path) {
@@ -77,6 +91,7 @@ bool valid_port_name(const std::string& s) {
 
 Result<LabelSelector> parse_selector(const json& v, const std::string& path) {
   if (!v.is_object()) return bad(path, "must be an object");
+  if (auto st = known_fields(v, {"matchLabels", "matchExpressions"}, path); !st) return std::unexpected(st.error());
   LabelSelector sel;
   auto labels = parse_labels(member(v, "matchLabels"), path + ".matchLabels");
   if (!labels) return std::unexpected(labels.error());
@@ -87,6 +102,8 @@ Result<LabelSelector> parse_selector(const json& v, const std::string& path) {
   for (size_t i = 0; i < exprs->size(); ++i) {
     const json& e = (*exprs)[i];
     std::string p = path + ".matchExpressions[" + std::to_string(i) + "]";
+    if (!e.is_object()) return bad(p, "must be an object");
+    if (auto st = known_fields(e, {"key", "operator", "values"}, p); !st) return std::unexpected(st.error());
     SelectorRequirement req;
     const json* key = member(e, "key");
     if (key == nullptr) return bad(p + ".key", "required");
@@ -136,6 +153,7 @@ Result<IpPrefix> parse_cidr(const json& v, const std::string& path) {
 
 Result<IpBlock> parse_ip_block(const json& v, const std::string& path) {
   if (!v.is_object()) return bad(path, "must be an object");
+  if (auto st = known_fields(v, {"cidr", "except"}, path); !st) return std::unexpected(st.error());
   const json* cidr = member(v, "cidr");
   if (cidr == nullptr) return bad(path + ".cidr", "required");
   IpBlock block;
@@ -159,6 +177,9 @@ Result<IpBlock> parse_ip_block(const json& v, const std::string& path) {
 
 Result<Peer> parse_peer(const json& v, const std::string& path) {
   if (!v.is_object()) return bad(path, "must be an object");
+  if (auto st = known_fields(v, {"podSelector", "namespaceSelector", "ipBlock"}, path); !st) {
+    return std::unexpected(st.error());
+  }
   Peer peer;
   if (const json* s = member(v, "podSelector"); s != nullptr) {
     auto sel = parse_selector(*s, path + ".podSelector");
@@ -183,6 +204,7 @@ Result<Peer> parse_peer(const json& v, const std::string& path) {
 
 Result<PolicyPort> parse_policy_port(const json& v, const std::string& path) {
   if (!v.is_object()) return bad(path, "must be an object");
+  if (auto st = known_fields(v, {"protocol", "port", "endPort"}, path); !st) return std::unexpected(st.error());
   PolicyPort out;
   auto proto = parse_protocol(member(v, "protocol"), path + ".protocol");
   if (!proto) return std::unexpected(proto.error());
@@ -217,6 +239,7 @@ Result<std::vector<Rule>> parse_rules(const json* v, const char* peers_key, cons
     const json& r = (*v)[i];
     std::string p = path + "[" + std::to_string(i) + "]";
     if (!r.is_object()) return bad(p, "must be an object");
+    if (auto st = known_fields(r, {peers_key, "ports"}, p); !st) return std::unexpected(st.error());
     Rule rule;
     if (const json* peers = member(r, peers_key); peers != nullptr) {
       if (!peers->is_array()) return bad(p + "." + peers_key, "must be an array");
@@ -279,15 +302,38 @@ Status check_kind(const json& obj, const char* want) {
   return {};
 }
 
-Result<NetworkPolicy> parse_policy_body(const json& obj, NetworkPolicy& np) {
-  if (auto k = check_kind(obj, "NetworkPolicy"); !k) return std::unexpected(k.error());
-  auto meta = parse_meta(obj, true);
-  if (!meta) return std::unexpected(meta.error());
-  np.ns = meta->ns;
-  np.name = meta->name;
-  const json* spec = member(obj, "spec");
+// policyTypes, or when absent the implied ones: every policy isolates
+// ingress, egress only when it has egress rules.
+Status parse_policy_types(const json& spec, bool egress_rules, NetworkPolicy& np) {
+  const json* types = member(spec, "policyTypes");
+  if (types == nullptr || (types->is_array() && types->empty())) {
+    np.ingress_type = true;
+    np.egress_type = egress_rules;
+    return {};
+  }
+  if (!types->is_array()) return bad("spec.policyTypes", "must be an array");
+  bool ingress = false, egress = false;
+  for (size_t i = 0; i < types->size(); ++i) {
+    std::string p = "spec.policyTypes[" + std::to_string(i) + "]";
+    auto t = string_at((*types)[i], p);
+    if (!t) return std::unexpected(t.error());
+    if (*t == "Ingress") {
+      ingress = true;
+    } else if (*t == "Egress") {
+      egress = true;
+    } else {
+      return bad(p, "unknown policy type '" + *t + "' (want Ingress or Egress)");
+    }
+  }
+  np.ingress_type = ingress;
+  np.egress_type = egress;
+  return {};
+}
+
+Status parse_spec(const json* spec, NetworkPolicy& np) {
   if (spec == nullptr) return bad("spec", "required");
   if (!spec->is_object()) return bad("spec", "must be an object");
+  if (auto st = known_fields(*spec, {"podSelector", "ingress", "egress", "policyTypes"}, "spec"); !st) return st;
   if (const json* sel = member(*spec, "podSelector"); sel != nullptr) {
     auto s = parse_selector(*sel, "spec.podSelector");
     if (!s) return std::unexpected(s.error());
@@ -299,28 +345,32 @@ Result<NetworkPolicy> parse_policy_body(const json& obj, NetworkPolicy& np) {
   auto egress = parse_rules(member(*spec, "egress"), "to", "spec.egress");
   if (!egress) return std::unexpected(egress.error());
   np.egress = std::move(*egress);
+  return parse_policy_types(*spec, !np.egress.empty(), np);
+}
 
-  const json* types = member(*spec, "policyTypes");
-  if (types == nullptr || (types->is_array() && types->empty())) {
-    // Implied: every policy isolates ingress; egress only when it has rules.
-    np.ingress_type = true;
-    np.egress_type = !np.egress.empty();
-    return np;
+// A policy whose spec does not parse (`why`: the field and the problem) is
+// kept, not enforced and failing closed: it selects what its podSelector
+// selects (every pod of its namespace when that cannot be read either) in
+// the directions of its policyTypes (both when they cannot be determined).
+NetworkPolicy not_enforced_policy(const json* spec, std::string ns, std::string name, std::string why) {
+  NetworkPolicy np;
+  np.ns = std::move(ns);
+  np.name = std::move(name);
+  np.not_enforced = std::move(why);
+  np.ingress_type = true;
+  np.egress_type = true;
+  if (spec == nullptr || !spec->is_object()) return np;
+  if (const json* sel = member(*spec, "podSelector"); sel != nullptr) {
+    if (auto s = parse_selector(*sel, "spec.podSelector")) np.pod_selector = std::move(*s);
   }
-  if (!types->is_array()) return bad("spec.policyTypes", "must be an array");
-  np.ingress_type = false;
-  np.egress_type = false;
-  for (size_t i = 0; i < types->size(); ++i) {
-    std::string p = "spec.policyTypes[" + std::to_string(i) + "]";
-    auto t = string_at((*types)[i], p);
-    if (!t) return std::unexpected(t.error());
-    if (*t == "Ingress") {
-      np.ingress_type = true;
-    } else if (*t == "Egress") {
-      np.egress_type = true;
-    } else {
-      return bad(p, "unknown policy type '" + *t + "' (want Ingress or Egress)");
-    }
+  // Egress is implied by egress rules, whether or not they parse; an egress
+  // that is not even a list leaves it undetermined (both).
+  const json* egress = member(*spec, "egress");
+  bool egress_rules = egress != nullptr && !(egress->is_array() && egress->empty());
+  NetworkPolicy types;
+  if (parse_policy_types(*spec, egress_rules, types)) {
+    np.ingress_type = types.ingress_type;
+    np.egress_type = types.egress_type;
   }
   return np;
 }
@@ -370,15 +420,22 @@ Result<json> node_to_json(const YAML::Node& n, const std::string& path) {
 }  // namespace
 
 Result<NetworkPolicy> parse_network_policy(const json& obj) {
-  NetworkPolicy np;
-  auto r = parse_policy_body(obj, np);
-  if (!r) {
-    Error e = r.error();
+  auto who = [](Error e, const std::string& id) {
     e.op = "parse networkpolicy";
-    std::string who = np.name.empty() ? std::string("?") : np.ns + "/" + np.name;
-    return std::unexpected(with_context(std::move(e), who));
+    return std::unexpected(with_context(std::move(e), id));
+  };
+  if (auto k = check_kind(obj, "NetworkPolicy"); !k) return who(k.error(), "?");
+  // Without a name the policy cannot be reported: an error, skipped by the sources.
+  auto meta = parse_meta(obj, true);
+  if (!meta) return who(meta.error(), "?");
+  NetworkPolicy np;
+  np.ns = meta->ns;
+  np.name = meta->name;
+  const json* spec = member(obj, "spec");
+  if (auto st = parse_spec(spec, np); !st) {
+    return not_enforced_policy(spec, std::move(np.ns), std::move(np.name), st.error().context);
   }
-  return r;
+  return np;
 }
 
 Result<Pod> parse_pod(const json& obj) {
@@ -389,9 +446,14 @@ Result<Pod> parse_pod(const json& obj) {
   if (auto k = check_kind(obj, "Pod"); !k) return who(k.error());
   auto meta = parse_meta(obj, true);
   if (!meta) return who(meta.error());
-  Pod pod{meta->ns, meta->name, std::move(meta->labels), {}, {}};
+  Pod pod{meta->ns, meta->name, std::move(meta->labels), {}, {}, false, {}};
   auto ctx = [&](std::unexpected<Error> u) { return who(with_context(u.error(), pod.ns + "/" + pod.name)); };
   if (const json* status = member(obj, "status"); status != nullptr) {
+    if (const json* phase = member(*status, "phase"); phase != nullptr) {
+      auto s = string_at(*phase, "status.phase");
+      if (!s) return ctx(std::unexpected(s.error()));
+      pod.phase = *s;
+    }
     if (const json* ips = member(*status, "podIPs"); ips != nullptr && ips->is_array()) {
       for (size_t i = 0; i < ips->size(); ++i) {
         std::string p = "status.podIPs[" + std::to_string(i) + "].ip";
@@ -408,6 +470,10 @@ Result<Pod> parse_pod(const json& obj) {
     }
   }
   const json* spec = member(obj, "spec");
+  if (const json* hn = spec == nullptr ? nullptr : member(*spec, "hostNetwork"); hn != nullptr) {
+    if (!hn->is_boolean()) return ctx(bad("spec.hostNetwork", "must be a boolean"));
+    pod.host_network = hn->get<bool>();
+  }
   const json* containers = spec == nullptr ? nullptr : member(*spec, "containers");
   if (containers == nullptr) return pod;
   if (!containers->is_array()) return ctx(bad("spec.containers", "must be an array"));

@@ -2,6 +2,12 @@
 // Parse NetworkPolicy, Pod and Namespace objects from the shape the API server
 // gives (`kubectl get -o json`) or from YAML manifests. Errors name the field:
 // "networkpolicy x/deny spec.ingress[0].from[1].ipBlock.cidr: ...".
+//
+// A NetworkPolicy is an error only when it cannot be named (wrong kind, no
+// metadata.name). A spec that does not parse, or has a field this agent
+// does not know (spec, rules, peers, ports, selectors, ipBlocks), gives a
+// policy with `not_enforced` naming the field and why: it fails closed
+// (types.h), it is never skipped.
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>

@@ -41,6 +41,16 @@ struct Pod {
   Labels labels;
   std::vector<IpAddr> ips;
   std::vector<ContainerPort> ports;
+  bool host_network = false;  // spec.hostNetwork: its IPs are its node's
+  std::string phase;          // status.phase ("Running", "Succeeded", ...); may be empty
+
+  // status.phase Succeeded or Failed: its containers are gone and its IPs may
+  // already belong to another pod.
+  [[nodiscard]] bool finished() const { return phase == "Succeeded" || phase == "Failed"; }
+  // Whether the pod's IPs are its own: not for a hostNetwork pod (its traffic
+  // is its node's) nor for a finished one. Only such pods get ipcache entries
+  // and are selected by policies.
+  [[nodiscard]] bool owns_ips() const { return !host_network && !finished(); }
 
   bool operator==(const Pod&) const = default;
 };
@@ -101,6 +111,13 @@ struct Rule {
 struct NetworkPolicy {
   std::string ns;
   std::string name;
+  // Non-empty when the policy cannot be enforced as written, naming the field
+  // and why (a spec that does not parse, a field this agent does not know).
+  // Such a policy has no rules: it isolates the pods it selects in its
+  // directions and allows nothing (fail closed). When its podSelector could
+  // not be read it is the empty selector (every pod of the namespace); when
+  // its policyTypes could not be determined both are set.
+  std::string not_enforced;
   LabelSelector pod_selector;
   bool ingress_type = true;   // policyTypes contains Ingress (explicitly or implied)
   bool egress_type = false;   // policyTypes contains Egress (explicitly or implied)

@@ -23,6 +23,7 @@ namespace {
 
 constexpr int kHttpPort = 9464;
 constexpr uint16_t kPort = 8080;
+constexpr const char* kNodeAddress = "10.79.0.1";  // add_node_address()
 
 template <typename F>
 auto in_netns(const std::string& path, F fn) {
@@ -117,6 +118,18 @@ class PolicyTest : public AgentFixture {
     auto r = add(id, index);
     EXPECT_EQ(r.exit_code, 0) << r.out;
     return ip_of(r);
+  }
+
+  // kNodeAddress on the node, to send from: on a veth pair inside the
+  // test's node netns (this kernel has no dummy devices).
+  void add_node_address() {
+    std::string out;
+    ASSERT_EQ(ns_exec(node_->name(),
+                      "sh -c 'ip link add sprobe type veth peer name sprobe1 && ip addr add " + std::string(kNodeAddress) +
+                          "/32 dev sprobe && ip link set sprobe up && ip link set sprobe1 up'",
+                      &out),
+              0)
+        << out;
   }
 
   // A TCP server accepting (and closing) connections in pod `index`.
@@ -269,16 +282,9 @@ spec: {podSelector: {matchLabels: {app: server}}}
   EXPECT_EQ(e->flags, static_cast<uint32_t>(STRAND_EP_F_ENFORCE_INGRESS));
   EXPECT_NE(e->identity, 0u);
   EXPECT_FALSE(connects(3, ip_b));
-  // The node is always allowed (kubelet probes). It needs an address to
-  // send from: one on a veth pair inside the test's node netns (this kernel
-  // has no dummy devices).
+  // The node is always allowed (kubelet probes).
+  ASSERT_NO_FATAL_FAILURE(add_node_address());
   std::string out;
-  ASSERT_EQ(ns_exec(node_->name(),
-                    "sh -c 'ip link add sprobe type veth peer name sprobe1 && ip addr add 10.79.0.1/32 dev sprobe && "
-                    "ip link set sprobe up && ip link set sprobe1 up'",
-                    &out),
-            0)
-      << out;
   // The agent notices the new address within a second (HOST follows the
   // node's addresses); ping until the deadline.
   EXPECT_EQ(ns_exec(node_->name(), "ping -c 1 -i 0.2 -w 5 " + ip_b, &out), 0) << out;
@@ -303,6 +309,164 @@ metadata: {name: default, annotations: {strand.io/policy-audit: "true"}}
   ASSERT_EQ(drops.size(), 1u) << get("/v1/drops").second;
   EXPECT_EQ(drops[0]["reason"], "policy-audit");
   EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+}
+
+TEST_F(PolicyTest, AuditFlagForwardsAndReportsWouldBeDrops) {
+  // --policy-audit: every endpoint in audit mode, no namespace annotation.
+  ASSERT_NO_FATAL_FAILURE(start({"--policy-audit"}));
+  write("allow-client.yaml", kAllowClient);
+  const std::string ip_b = add_pod("b", 2, "server");
+  const std::string ip_a = add_pod("a", 1, "client");
+  const std::string ip_c = add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  auto e = endpoint_entry(record("b").host_ifindex);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->flags, static_cast<uint32_t>(STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_AUDIT));
+  auto ec = endpoint_entry(record("c").host_ifindex);
+  ASSERT_TRUE(ec);
+  EXPECT_EQ(ec->flags, static_cast<uint32_t>(STRAND_EP_F_AUDIT));
+  EXPECT_TRUE(connects(3, ip_b)) << "audit mode forwards what isolation would deny";
+  EXPECT_TRUE(connects(1, ip_b));
+
+  // One would-be drop (c's SYN), reported as policy-audit with the policy.
+  auto drops = policy_drops("b");
+  ASSERT_EQ(drops.size(), 1u) << get("/v1/drops").second;
+  EXPECT_EQ(drops[0]["reason"], "policy-audit");
+  EXPECT_EQ(drops[0]["direction"], "ingress");
+  EXPECT_EQ(drops[0]["src"], ip_c);
+  EXPECT_EQ(drops[0]["policy"]["verdict"], "isolated");
+  EXPECT_EQ(drops[0]["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+  const auto [status, metrics] = get("/metrics");
+  EXPECT_NE(metrics.find("strand_drops_total{namespace=\"default\",pod=\"b\",direction=\"ingress\",reason=\"policy-"
+                         "audit\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("reason=\"policy-denied\""), std::string::npos) << metrics;
+
+  // The flows say which connection passed only because of audit mode.
+  int audited = 0, allowed = 0;
+  const nlohmann::json flows = get_json("/v1/flows?pod=default/b");
+  for (const auto& f : flows["items"]) {
+    if (f["dstPort"] != kPort) continue;
+    if (f["src"] == ip_c) {
+      EXPECT_EQ(f["verdict"], "audit") << f.dump();
+      EXPECT_EQ(f["policy"]["verdict"], "isolated") << f.dump();
+      ++audited;
+    } else if (f["src"] == ip_a) {
+      EXPECT_EQ(f["verdict"], "allowed") << f.dump();
+      EXPECT_EQ(f["policy"]["policy"], "default/allow-client") << f.dump();
+      ++allowed;
+    }
+  }
+  EXPECT_EQ(audited, 1) << flows.dump();
+  EXPECT_EQ(allowed, 1) << flows.dump();
+  EXPECT_EQ(get_json("/v1/endpoints?pod=default/b")["items"][0]["enforce"]["audit"], true);
+}
+
+TEST_F(PolicyTest, PolicyThatCannotBeEnforcedFailsClosedAndIsReported) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string ip_b = add_pod("b", 2, "server");
+  add_pod("a", 1, "client");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  write("allow-client.yaml", kAllowClient);
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b));
+  auto count = [&](const std::string& what) {
+    const std::string log = agent_log();
+    size_t n = 0;
+    for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
+  auto metric = [&](const std::string& state) {
+    const std::string m = get("/metrics").second;
+    const std::string series = "strand_policies{state=\"" + state + "\"} ";
+    const size_t at = m.find(series);
+    return at == std::string::npos ? std::string("missing") : m.substr(at + series.size(), m.find('\n', at) - at - series.size());
+  };
+  EXPECT_EQ(metric("enforced"), "1");
+  EXPECT_EQ(metric("not_enforced"), "0");
+
+  // A field this agent does not know, in the rule: the policy is kept, not
+  // enforced, and b fails closed (a no longer gets in).
+  write("allow-client.yaml", std::string(kAllowClient) + "    futureField: true\n");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_FALSE(connects(1, ip_b)) << "fails closed";
+  const std::string reason = "spec.ingress[0].futureField: unknown field (not enforceable by this agent)";
+  auto pols = get_json("/v1/policies");
+  ASSERT_EQ(pols["items"].size(), 1u) << pols.dump();
+  EXPECT_EQ(pols["items"][0]["enforced"], false) << pols.dump();
+  EXPECT_EQ(pols["items"][0]["reason"], reason);
+  EXPECT_EQ(pols["items"][0]["endpoints"],
+            nlohmann::json::parse(R"([{"namespace":"default","pod":"b","directions":["ingress"]}])"));
+  EXPECT_EQ(metric("enforced"), "0");
+  EXPECT_EQ(metric("not_enforced"), "1");
+  auto drops = policy_drops("b");
+  ASSERT_FALSE(drops.empty());
+  EXPECT_EQ(drops.back()["policy"]["isolatedBy"], nlohmann::json::array({"default/allow-client"}));
+  // why agrees with the datapath and says why.
+  auto why = get_json("/v1/why?from=default/a&to=default/b&port=8080");
+  EXPECT_EQ(why["allowed"], false) << why.dump();
+  EXPECT_EQ(why["ingress"]["notEnforced"],
+            nlohmann::json::array({{{"policy", "default/allow-client"}, {"reason", reason}}}));
+  // Logged once, however many syncs follow.
+  ASSERT_NO_FATAL_FAILURE(sync());
+  add_pod("c", 3, "other");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_EQ(count("policy not enforced, the pods it selects fail closed policy=default/allow-client reason=\"" + reason +
+                  "\""),
+            1u)
+      << agent_log();
+
+  // A rule that does not parse (a bad CIDR): not enforced either, naming it.
+  write("allow-client.yaml", R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-client, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress:
+  - from: [{ipBlock: {cidr: 10.78.0.0/33}}]
+)");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_FALSE(connects(1, ip_b));
+  pols = get_json("/v1/policies");
+  EXPECT_EQ(pols["items"][0]["reason"], "spec.ingress[0].from[0].ipBlock.cidr: '10.78.0.0/33' is not a valid IPv4 or IPv6 CIDR")
+      << pols.dump();
+
+  // Fixed: enforced again, and logged.
+  write("allow-client.yaml", kAllowClient);
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_TRUE(connects(1, ip_b));
+  EXPECT_EQ(count("policy enforced again policy=default/allow-client"), 1u) << agent_log();
+  EXPECT_EQ(metric("enforced"), "1");
+  EXPECT_EQ(metric("not_enforced"), "0");
+}
+
+TEST_F(PolicyTest, HostNetworkPodOnTheNodesAddressLeavesItTheNodes) {
+  // A hostNetwork pod's podIP is the node's address: the node (kubelet
+  // probes) must still reach isolated pods, whatever the pod's labels.
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(add_node_address());
+  std::string out;
+  for (const char* name : {"kube-proxy", "node-exporter"}) {
+    write(std::string("pod-") + name + ".yaml",
+          std::string("apiVersion: v1\nkind: Pod\nmetadata: {name: ") + name +
+              ", namespace: default, labels: {app: server}}\nspec: {nodeName: n, hostNetwork: true}\n"
+              "status: {phase: Running, podIP: " + kNodeAddress + ", podIPs: [{ip: " + kNodeAddress + "}]}\n");
+  }
+  write("deny.yaml", R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: default}
+spec: {podSelector: {matchLabels: {app: server}}}
+)");
+  const std::string ip_b = add_pod("b", 2, "server");
+  ASSERT_NO_FATAL_FAILURE(sync());
+  EXPECT_EQ(ns_exec(node_->name(), "ping -c 1 -i 0.2 -w 5 -I " + std::string(kNodeAddress) + " " + ip_b, &out), 0) << out;
+  auto pols = get_json("/v1/policies");
+  ASSERT_EQ(pols["items"].size(), 1u);
+  EXPECT_EQ(pols["items"][0]["selects"], nlohmann::json::parse(R"([{"namespace":"default","pod":"b"}])"));
+  auto why = get_json("/v1/why?from=default/kube-proxy&to=default/b&port=8080");
+  EXPECT_EQ(why["allowed"], true) << why.dump();
 }
 
 TEST_F(PolicyTest, AgentRestartKeepsEnforcingWithoutAGap) {

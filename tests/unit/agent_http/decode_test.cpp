@@ -271,6 +271,21 @@ TEST(FlowJson, EgressTcpFlowOfAPod) {
   EXPECT_EQ(flow_json(f, pods, kTb), want) << flow_json(f, pods, kTb).dump(2);
 }
 
+TEST(FlowJson, VerdictIsAuditOnlyWhenIsolationWouldHaveDenied) {
+  Flow f;
+  f.key = v4_key("10.244.2.7", "10.244.1.5", 5000, 80, IPPROTO_TCP, STRAND_DIR_INGRESS);
+  for (const auto& [rule, verdict] : std::vector<std::pair<uint32_t, const char*>>{
+           {STRAND_RULE_NONE, "allowed"},
+           {STRAND_RULE_HOST, "allowed"},
+           {STRAND_RULE_ISOLATED, "audit"},  // passed only by audit mode
+           {STRAND_RULE_RELATED, "allowed"},
+           {STRAND_RULE_FIRST, "allowed"},
+           {STRAND_RULE_FIRST + 40, "allowed"}}) {
+    f.ct.rule_id = rule;
+    EXPECT_EQ(flow_json(f, {}, kTb)["verdict"], verdict) << "rule " << rule;
+  }
+}
+
 TEST(FlowJson, IngressUdpFlowEndedAndUnknownPod) {
   Flow f;
   f.seq = 3;

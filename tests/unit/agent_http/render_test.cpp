@@ -29,6 +29,7 @@ TEST(RenderMetrics, EveryFamilyExactly) {
   in.collector.map_entries = {{"ct", 6}, {"endpoints", 2}};
   in.collector.events_lost = 4;
   in.repairs = {{"host-route", 1}, {"reattach", 2}};
+  in.policies = {5, 2};
   const std::string want =
       "# HELP strand_endpoint_packets_total Packets that passed a pod's host veth, by direction seen from the pod.\n"
       "# TYPE strand_endpoint_packets_total counter\n"
@@ -70,7 +71,12 @@ TEST(RenderMetrics, EveryFamilyExactly) {
       "# HELP strand_events_lost_total Datapath events (drops, flow ends) not delivered: ringbuf full or "
       "per-endpoint rate limit.\n"
       "# TYPE strand_events_lost_total counter\n"
-      "strand_events_lost_total 4\n";
+      "strand_events_lost_total 4\n"
+      "# HELP strand_policies NetworkPolicies by state: not_enforced ones (a field the agent cannot enforce) fail "
+      "their pods closed.\n"
+      "# TYPE strand_policies gauge\n"
+      "strand_policies{state=\"enforced\"} 5\n"
+      "strand_policies{state=\"not_enforced\"} 2\n";
   EXPECT_EQ(render_metrics(in), want);
 }
 

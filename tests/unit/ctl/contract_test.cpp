@@ -11,6 +11,7 @@
 #include "agent/model/model.h"
 #include "agent/model/objects.h"
 #include "agent/model/policies_json.h"
+#include "agent/policy/compile.h"
 #include "ctl/policies.h"
 #include "ctl/why.h"
 
@@ -99,6 +100,51 @@ TEST_F(CtlContract, WhyToAnOutsideAddress) {
             "  note: this agent does not enforce NetworkPolicy; the verdict is what the policies say\n");
   const json denied = why("x/b", "192.0.2.10", "443");
   EXPECT_EQ(why_allowed(denied), false);
+}
+
+TEST_F(CtlContract, WhyDeniedByAPolicyWithAnUnknownField) {
+  // x/future has a field this agent does not know: it isolates x/a (its
+  // podSelector) and allows nothing, so x/a fails closed on ingress.
+  auto obj = model::parse_object(nlohmann::json::parse(
+      R"({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "future", "namespace": "x"},
+          "spec": {"podSelector": {"matchLabels": {"pod": "a"}}, "policyTypes": ["Ingress"],
+                   "ingress": [{"from": [{"podSelector": {}}], "futureField": true}]}})"));
+  ASSERT_TRUE(obj && *obj);
+  model_.upsert(std::move(**obj));
+  const json body = why("x/b", "x/a", "80");
+  EXPECT_EQ(why_allowed(body), false);
+  EXPECT_EQ(body["ingress"]["notEnforced"],
+            json::parse(R"js([{"policy": "x/future",
+                               "reason": "spec.ingress[0].futureField: unknown field (not enforceable by this agent)"}])js"));
+  EXPECT_EQ(render_why(body),
+            "DENIED  x/b -> x/a 80/TCP\n"
+            "  egress of x/b:   denied: isolated by x/egress-dns and no egress rule of it allows x/a on 80/TCP\n"
+            "  ingress of x/a:  denied: isolated by x/future and no ingress rule of it allows x/b on 80/TCP; x/future is "
+            "not enforced, fails closed: spec.ingress[0].futureField: unknown field (not enforceable by this agent)\n"
+            "  note: this agent does not enforce NetworkPolicy; the verdict is what the policies say\n");
+}
+
+TEST_F(CtlContract, WhyDeniedByAPolicyTheCompilerKeptOut) {
+  // One rule id only: x/egress-dns (first in admission order) takes it,
+  // y/allow-web does not fit and is not enforced; y/b fails closed.
+  policy::Cluster cluster = model_.cluster();
+  policy::CompilerLimits lim;
+  lim.max_rules = STRAND_RULE_FIRST + 1;
+  policy::Compiler comp(lim);
+  (void)comp.update({&cluster, {}, {}});
+  ASSERT_FALSE(comp.policy_status("y/allow-web").enforced);
+  auto body = enforce::why_answer(cluster, &comp, {"x/a", "y/b", 80, policy::Protocol::kTcp});
+  ASSERT_TRUE(body) << body.error().message();
+  EXPECT_EQ(why_allowed(*body), false);
+  EXPECT_EQ(render_why(json::parse(body->dump())),
+            "DENIED  x/a -> y/b 80/TCP\n"
+            "  egress of x/a:   allowed: not isolated, no policy selects x/a for egress\n"
+            "  ingress of y/b:  denied: isolated by y/allow-web, y/deny-all and no ingress rule of them allows x/a on "
+            "80/TCP; y/allow-web is not enforced, fails closed: rule ids exhausted: 1 needed, 0 free\n");
+  // The enforced policy names its rule id.
+  auto dns = enforce::why_answer(cluster, &comp, {"x/b", "192.0.2.10", 53, policy::Protocol::kUdp});
+  ASSERT_TRUE(dns);
+  EXPECT_EQ((*dns)["egress"]["allowedBy"]["ruleId"], STRAND_RULE_FIRST);
 }
 
 TEST_F(CtlContract, PoliciesFromTheModel) {

@@ -176,9 +176,14 @@ TEST(CtlPolicyCell, DropsAndFlowsRows) {
   const json denied_drop = json::parse(R"({"reason": "policy-denied",
     "policy": {"isolatedBy": ["y/deny-all"], "ruleId": 2, "verdict": "isolated"}})");
   EXPECT_EQ(drop_row(denied_drop, 0).back(), "isolated by y/deny-all");
-  const json audited_flow = json::parse(R"({"verdict": "allowed",
+  const json audited_flow = json::parse(R"({"verdict": "audit",
     "policy": {"isolatedBy": ["y/deny-all"], "ruleId": 2, "verdict": "isolated"}})");
   EXPECT_EQ(flow_row(audited_flow, 0).back(), "audit: isolated by y/deny-all");
+  EXPECT_EQ(flow_row(audited_flow, 0)[10], "audit");  // VERDICT
+  // An older agent said "allowed" for it: the POLICY cell still tells.
+  const json older = json::parse(R"({"verdict": "allowed",
+    "policy": {"isolatedBy": ["y/deny-all"], "ruleId": 2, "verdict": "isolated"}})");
+  EXPECT_EQ(flow_row(older, 0).back(), "audit: isolated by y/deny-all");
   const json host_flow = json::parse(R"({"verdict": "allowed", "policy": {"ruleId": 1, "verdict": "host"}})");
   EXPECT_EQ(flow_row(host_flow, 0).back(), "host");
 }

@@ -647,6 +647,47 @@ TEST_F(K8sSourceTest, UnparsableObjectIsSkippedAndTheWatchGoesOn) {
   EXPECT_EQ(model_.counts().pods, 1u);
 }
 
+TEST_F(K8sSourceTest, PolicyThatDoesNotParseIsKeptNotEnforced) {
+  // Skipping it would leave its pods unrestricted (failing open), or keep
+  // its previous version enforced: the model gets it, not enforced, naming
+  // the field; its pods fail closed.
+  start_server();
+  json future = policy("x", "future");
+  future["spec"]["ingress"][0]["from"][0]["serviceAccountSelector"] = {{"matchLabels", {{"a", "b"}}}};
+  server_->add(kPolicies, future);
+  server_->add(kPolicies, policy("x", "allow-web"));
+  open(token_config());
+  wait_watching();
+  auto get = [&](const std::string& name) {
+    auto o = model_.get({Kind::kNetworkPolicy, "x", name});
+    EXPECT_TRUE(o.has_value()) << name;
+    return o ? std::get<policy::NetworkPolicy>(*o) : policy::NetworkPolicy{};
+  };
+  policy::NetworkPolicy np = get("future");
+  EXPECT_EQ(np.not_enforced,
+            "spec.ingress[0].from[0].serviceAccountSelector: unknown field (not enforceable by this agent)");
+  EXPECT_EQ(np.pod_selector.match_labels, (policy::Labels{{"app", "web"}}));
+  EXPECT_TRUE(np.ingress_type);
+  EXPECT_FALSE(np.egress_type);
+  EXPECT_TRUE(get("allow-web").not_enforced.empty());
+  // A watched update that breaks a rule replaces the enforced version.
+  json broken = policy("x", "allow-web");
+  broken["spec"]["ingress"][0]["ports"] = {{{"port", 0}}};
+  server_->modify(kPolicies, broken);
+  ASSERT_TRUE(eventually([&] { return !get("allow-web").not_enforced.empty(); }));
+  EXPECT_EQ(get("allow-web").not_enforced, "spec.ingress[0].ports[0].port: must be a port number 1-65535 or a port name");
+  EXPECT_TRUE(get("allow-web").ingress.empty());
+  EXPECT_EQ(source_->stats().per_kind.at(Kind::kNetworkPolicy).skipped, 0u);
+  // Without a name it cannot be reported: skipped.
+  json nameless = policy("x", "nameless");
+  nameless["metadata"].erase("name");
+  server_->add(kPolicies, nameless);
+  server_->add(kPolicies, policy("x", "after"));
+  ASSERT_TRUE(eventually([&] { return has({Kind::kNetworkPolicy, "x", "after"}); }));
+  EXPECT_EQ(source_->stats().per_kind.at(Kind::kNetworkPolicy).skipped, 1u);
+  EXPECT_EQ(model_.counts().policies, 3u);
+}
+
 TEST_F(K8sSourceTest, NonGoneErrorEventReconnectsFromTheSameResourceVersion) {
   // An ERROR event other than 410 is an error: back off and watch again
   // from where the reflector was, without relisting.

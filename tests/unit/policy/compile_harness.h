@@ -411,6 +411,8 @@ inline std::string describe(const World& w) {
     for (const auto& ip : p.ips) o << " " << ip.str();
     o << " ports";
     for (const auto& cp : p.ports) o << " " << cp.name << ":" << cp.port << "/" << protocol_name(cp.protocol);
+    if (p.host_network) o << " hostNetwork";
+    if (!p.phase.empty()) o << " " << p.phase;
     o << "\n";
   }
   for (const auto& np : w.cluster.policies) {
@@ -482,6 +484,7 @@ inline std::string check_decisions(const World& w, const Compiler& comp, size_t*
   std::vector<uint16_t> ports = probe_ports(ref);
   for (const LocalEndpoint& ep : w.endpoints) {
     const Pod* self = ref.find_pod(ep.ns, ep.name);
+    if (self != nullptr && !self->owns_ips()) self = nullptr;  // finished: fails closed like an unknown pod
     if (self != nullptr) {
       // isolated_by() names the policies evaluate() finds selecting the pod.
       for (Direction dir : {Direction::kEgress, Direction::kIngress}) {
@@ -504,14 +507,14 @@ inline std::string check_decisions(const World& w, const Compiler& comp, size_t*
       peers.insert(peers.end(), w.outside.begin(), w.outside.end());
       peers.insert(peers.end(), w.host_ips.begin(), w.host_ips.end());
       for (const IpAddr& peer : peers) {
-        if (peer.family != me.family) continue;
+        if (peer.family != me.family || peer == me) continue;  // a finished pod's address reused: loopback
         bool is_host = std::ranges::find(w.host_ips, peer) != w.host_ips.end();
         for (Protocol proto : {Protocol::kTcp, Protocol::kUdp, Protocol::kSctp}) {
           for (uint16_t port : ports) {
             for (Direction dir : {Direction::kEgress, Direction::kIngress}) {
               bool want;
               if (self == nullptr) {
-                want = is_host;  // unknown pod: fails closed, the node still passes
+                want = is_host;  // unknown or finished pod: fails closed, the node still passes
               } else if (dir == Direction::kEgress) {
                 want = evaluate(ref, me, peer, port, proto).egress.allowed;
               } else {

@@ -347,6 +347,49 @@ TEST_F(CompileCases, EgressNamedPortWithIpBlockIsNotEnforcedAndFailsClosed) {
   EXPECT_EQ(comp.isolated_by(1, kEg), std::vector<std::string>{"x/bad"});
 }
 
+TEST_F(CompileCases, PolicyThatDidNotParseFailsClosedInItsDirections) {
+  // As the parser leaves a policy with an unknown field whose podSelector
+  // could not be read: every pod of its namespace, both directions.
+  const std::string why = "spec.podSelector.matchFuture: unknown field (not enforceable by this agent)";
+  {
+    auto& bad = add("x", "future", LabelSelector{});
+    bad.not_enforced = why;
+    bad.egress_type = true;
+  }
+  add("x", "allow-b", app("a")).ingress = {{{pod_peer(app("b"))}, {tcp(80)}}};
+  run();
+  EXPECT_EQ(comp.policy_status("x/future"), (PolicyStatus{false, why}));
+  EXPECT_TRUE(comp.rules_of("x/future").empty());
+  EXPECT_EQ(comp.policy_statuses(),
+            (std::map<std::string, PolicyStatus>{{"x/allow-b", {}}, {"x/future", {false, why}}}));
+  const uint32_t both = STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_ENFORCE_EGRESS;
+  EXPECT_EQ(comp.state().endpoints.at(1).flags, both);
+  EXPECT_EQ(comp.state().endpoints.at(2).flags, both);
+  EXPECT_EQ(comp.isolated_by(2, kEg), std::vector<std::string>{"x/future"});
+  EXPECT_EQ(comp.isolated_by(1, kIn), (std::vector<std::string>{"x/allow-b", "x/future"}));
+  // Only the enforced policy's rule: b reaches a on 80, nothing else passes
+  // but the node.
+  const DatapathState& s = comp.state();
+  EXPECT_EQ(s.policy, (Map{{{1, id_of("10.0.1.2"), kIn, 6, 80, 16}, rule0("x/allow-b")}}));
+  EXPECT_TRUE(side_allowed(s, 1, kIn, addr("10.0.1.2"), 6, 80));
+  EXPECT_FALSE(side_allowed(s, 2, kIn, addr("10.0.1.1"), 6, 80));
+  EXPECT_FALSE(side_allowed(s, 2, kEg, addr("192.0.2.1"), 17, 53));
+  EXPECT_TRUE(side_allowed(s, 2, kEg, addr("10.0.0.254"), 17, 53));
+  // Evaluate agrees and names it.
+  Verdict v = evaluate(c, PodRef{"x", "a"}, PodRef{"x", "b"}, 80, Protocol::kTcp);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.egress.not_enforced, (std::vector<NotEnforced>{{"x/future", why}}));
+  EXPECT_EQ(v.egress.reason,
+            "egress of x/a isolated by x/future, no rule allows; x/future is not enforced, fails closed "
+            "(spec.podSelector.matchFuture: unknown field (not enforceable by this agent))");
+  EXPECT_TRUE(evaluate(c, PodRef{"x", "b"}, PodRef{"x", "a"}, 80, Protocol::kTcp).ingress.allowed);
+  // Fixed: enforced, nothing isolates b any more.
+  c.policies.erase(c.policies.begin());
+  run();
+  EXPECT_EQ(comp.state().endpoints.at(2).flags, 0U);
+  EXPECT_EQ(comp.policy_status("x/future"), (PolicyStatus{false, "unknown policy"}));
+}
+
 TEST_F(CompileCases, UnknownPodFailsClosedAndAuditFlag) {
   eps.push_back({3, "x", "ghost", {addr("10.0.1.9")}, true});
   eps[1].audit = true;
@@ -361,6 +404,82 @@ TEST_F(CompileCases, UnknownPodFailsClosedAndAuditFlag) {
   EXPECT_EQ(comp.state().endpoints.at(3), (EndpointState{id_of("10.0.1.9"), STRAND_EP_F_AUDIT}));
   EXPECT_EQ(d.endpoint_upserts.size(), 1U);
   EXPECT_EQ(d.ipcache_upserts.size(), 1U);
+}
+
+TEST_F(CompileCases, HostNetworkPodsLeaveTheNodeItsHostIdentity) {
+  // Two hostNetwork pods of this node share its address; one of another
+  // node has that node's. Their labels match what the policy isolates.
+  Pod probe{"x", "probe", {{"app", "a"}}, {addr("10.0.0.254")}, {}};
+  probe.host_network = true;
+  probe.phase = "Running";
+  Pod agent = probe;
+  agent.ns = "y";
+  agent.name = "agent";
+  Pod remote = probe;
+  remote.name = "remote";
+  remote.ips = {addr("192.168.7.7")};
+  c.pods.insert(c.pods.end(), {probe, agent, remote});
+  add("x", "allow-a", app("b")).ingress = {{{pod_peer(app("a"))}, {tcp(80)}}};
+  run();
+  const DatapathState& s = comp.state();
+  EXPECT_EQ(s.ipcache.at(host("10.0.0.254")), (IpcacheValue{STRAND_IDENTITY_HOST, 0}));
+  EXPECT_FALSE(s.ipcache.contains(host("192.168.7.7")));
+  EXPECT_EQ(s.ipcache.size(), 7U);  // as without them
+  // kubelet probes (the node) reach the isolated pod on any port.
+  EXPECT_EQ(side_rule(s, 2, kIn, addr("10.0.0.254"), 6, 8081), std::optional<uint32_t>(STRAND_RULE_HOST));
+  // The other node's hostNetwork pod is not x/a: its address is outside.
+  EXPECT_FALSE(side_allowed(s, 2, kIn, addr("192.168.7.7"), 6, 80));
+  EXPECT_TRUE(side_allowed(s, 2, kIn, addr("10.0.1.1"), 6, 80));
+  // Only pods that own their addresses have identities.
+  std::set<uint32_t> ids;
+  for (const auto& [p, v] : s.ipcache) {
+    if (v.identity >= 256) ids.insert(v.identity);
+  }
+  EXPECT_EQ(ids.size(), 3U);
+  // Evaluate agrees: the probe is its node, the remote one an outside address.
+  c.node_ips = hosts;
+  EXPECT_EQ(evaluate(c, PodRef{"x", "probe"}, PodRef{"x", "b"}, 8081, Protocol::kTcp).reason,
+            "node traffic: x/probe to x/b always passes");
+  Verdict v = evaluate(c, PodRef{"x", "remote"}, PodRef{"x", "b"}, 80, Protocol::kTcp);
+  EXPECT_FALSE(v.allowed) << v.reason;
+  EXPECT_EQ(v.egress.reason, "no egress policy (hostNetwork pod: its node's traffic)");
+  EXPECT_TRUE(evaluate(c, addr("10.0.0.254"), PodRef{"x", "b"}, 8081, Protocol::kTcp).allowed);
+}
+
+TEST_F(CompileCases, FinishedPodsLeaveTheirAddressesAndFailClosed) {
+  // x/old finished; x/new (a later pod) got its address. x/gone finished
+  // while its endpoint is still here.
+  Pod old{"x", "old", {{"app", "b"}}, {addr("10.0.2.9")}, {}};
+  old.phase = "Succeeded";
+  Pod fresh{"x", "new", {{"app", "n"}}, {addr("10.0.2.9")}, {}};
+  fresh.phase = "Running";
+  Pod gone{"x", "gone", {{"app", "a"}}, {addr("10.0.1.5")}, {}};
+  gone.phase = "Failed";
+  c.pods.insert(c.pods.end(), {old, fresh, gone});
+  eps.push_back({3, "x", "gone", {addr("10.0.1.5")}, false});
+  add("x", "allow-b", app("a")).ingress = {{{pod_peer(app("b"))}, {tcp(80)}}};
+  run();
+  const DatapathState& s = comp.state();
+  EXPECT_EQ(s.ipcache.at(host("10.0.2.9")).identity, id_of("10.0.2.9"));
+  EXPECT_EQ(comp.identity(id_of("10.0.2.9"))->labels, (Labels{{"app", "n"}}));
+  EXPECT_FALSE(s.ipcache.contains(host("10.0.1.5")));
+  // x/new is no app=b: a does not let it in (the finished pod would have been).
+  EXPECT_FALSE(side_allowed(s, 1, kIn, addr("10.0.2.9"), 6, 80));
+  // The finished pod's endpoint: not selected, fails closed (only the node).
+  EXPECT_EQ(s.endpoints.at(3), (EndpointState{0, STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_ENFORCE_EGRESS}));
+  EXPECT_TRUE(comp.isolated_by(3, kIn).empty());
+  EXPECT_EQ(comp.isolated_by(1, kIn), std::vector<std::string>{"x/allow-b"});
+  // Evaluate agrees.
+  EXPECT_FALSE(evaluate(c, addr("10.0.2.9"), PodRef{"x", "a"}, 80, Protocol::kTcp).allowed);
+  Verdict v = evaluate(c, PodRef{"x", "old"}, PodRef{"x", "a"}, 80, Protocol::kTcp);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.reason, "pod x/old has finished (Succeeded)");
+  // The pod runs again (a restarted static pod): it is back in.
+  c.pods[5].phase = "Running";
+  c.pods[5].ips = {addr("10.0.1.5")};
+  run();
+  EXPECT_EQ(comp.state().endpoints.at(3), (EndpointState{id_of("10.0.1.5"), STRAND_EP_F_ENFORCE_INGRESS}));
+  EXPECT_EQ(comp.isolated_by(3, kIn), std::vector<std::string>{"x/allow-b"});
 }
 
 TEST_F(CompileCases, SameKeyFromTwoRulesLowestIdWinsAndSurvivesRemoval) {

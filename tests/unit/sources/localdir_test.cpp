@@ -201,7 +201,7 @@ TEST_F(LocalDir, BadFileKeepsItsPreviousObjects) {
   EXPECT_EQ(source_->stats().errors, 2u);
 
   // A new bad file adds nothing and does not disturb the others.
-  write("new.yaml", "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: p}\n");  // no spec
+  write("new.yaml", "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {namespace: x}\n");  // no name
   process();
   EXPECT_EQ(keys(), (std::vector<Key>{{Kind::kPod, "x", "a"}}));
   EXPECT_EQ(source_->stats().errors, 3u);
@@ -210,6 +210,26 @@ TEST_F(LocalDir, BadFileKeepsItsPreviousObjects) {
   process();
   EXPECT_EQ(model_.pod_labels("x", "a"), (policy::Labels{{"pod", "fixed"}}));
   EXPECT_EQ(model_.version(), 2u);
+}
+
+TEST_F(LocalDir, PolicyThatDoesNotParseIsLoadedNotEnforced) {
+  // Neither skipped (its pods would be unrestricted) nor holding its file's
+  // previous objects in place: the policy is there, not enforced.
+  write("p.yaml", std::string(kPolicy) + "---\n" + pod_yaml("x", "a", "a"));
+  source_->rescan();
+  write("p.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: x}\nspec:\n"
+        "  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]\n---\n" +
+            pod_yaml("x", "a", "changed"));
+  process();
+  EXPECT_EQ(source_->stats().errors, 0u);
+  EXPECT_EQ(model_.pod_labels("x", "a"), (policy::Labels{{"pod", "changed"}}));
+  auto o = model_.get({Kind::kNetworkPolicy, "x", "deny"});
+  ASSERT_TRUE(o.has_value());
+  const auto& np = std::get<policy::NetworkPolicy>(*o);
+  EXPECT_EQ(np.not_enforced, "spec.ingress[0].from[0].ipBlock.cidr: '10.0.0.0/33' is not a valid IPv4 or IPv6 CIDR");
+  EXPECT_TRUE(np.ingress.empty());
+  EXPECT_EQ(np.pod_selector, policy::LabelSelector{});
 }
 
 TEST_F(LocalDir, ObjectInTwoFilesSurvivesTheRemovalOfOne) {

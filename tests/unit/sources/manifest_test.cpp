@@ -96,8 +96,8 @@ TEST(Manifest, ErrorsNameFileAndLine) {
        "f.yaml:4: metadata.name: required"},
       // The second item of a List.
       {"{\"kind\": \"List\", \"items\": [\n  {\"kind\": \"Namespace\", \"metadata\": {\"name\": \"x\"}},\n"
-       "  {\"kind\": \"NetworkPolicy\", \"metadata\": {\"name\": \"p\"}, \"spec\": {\"policyTypes\": [\"Both\"]}}\n]}",
-       "f.yaml:3: items[1]: default/p: spec.policyTypes[0]: unknown policy type 'Both' (want Ingress or Egress)"},
+       "  {\"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}, \"status\": {\"podIP\": \"10.0.0.300\"}}\n]}",
+       "f.yaml:3: items[1]: default/p: status.podIP: not an IP address"},
       {"kind: List\nitems: 3\n", "f.yaml:1: items: must be an array"},
   };
   for (const auto& c : cases) {
@@ -105,6 +105,19 @@ TEST(Manifest, ErrorsNameFileAndLine) {
     ASSERT_FALSE(m.has_value()) << c.text;
     EXPECT_EQ(m.error().context, c.context) << c.text;
   }
+}
+
+TEST(Manifest, PolicyThatDoesNotParseIsLoadedNotEnforced) {
+  // Not an error of the manifest: the policy is there, failing closed.
+  auto m = parse_manifest("{\"kind\": \"List\", \"items\": [\n"
+                          "  {\"kind\": \"NetworkPolicy\", \"metadata\": {\"name\": \"p\"}, \"spec\": {\"policyTypes\": [\"Both\"]}}\n]}",
+                          "f.yaml");
+  ASSERT_TRUE(m.has_value()) << m.error().message();
+  ASSERT_EQ(m->objects.size(), 1u);
+  const auto& np = std::get<policy::NetworkPolicy>(m->objects[0]);
+  EXPECT_EQ(np.not_enforced, "spec.policyTypes[0]: unknown policy type 'Both' (want Ingress or Egress)");
+  EXPECT_TRUE(np.ingress_type);
+  EXPECT_TRUE(np.egress_type);
 }
 
 TEST(Manifest, Names) {
