@@ -11,12 +11,6 @@
 namespace strand::policy::testing {
 namespace {
 
-// STRAND_COMPILE_SEEDS=N runs N seeds instead of the default (a soak).
-uint32_t seeds(uint32_t dflt) {
-  const char* env = std::getenv("STRAND_COMPILE_SEEDS");
-  return env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : dflt;
-}
-
 TEST(CompileDifferential, RandomClustersAgreeWithEvaluate) {
   size_t checked = 0;
   size_t entries = 0;

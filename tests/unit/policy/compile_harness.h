@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <set>
@@ -169,6 +170,12 @@ inline std::vector<std::string> canonical(const Compiler& c, std::string* err) {
 }
 
 // ---- random clusters ------------------------------------------------------
+
+// STRAND_COMPILE_SEEDS=N runs N seeds instead of a test's default (a soak).
+inline uint32_t seeds(uint32_t dflt) {
+  const char* env = std::getenv("STRAND_COMPILE_SEEDS");
+  return env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : dflt;
+}
 
 struct Rand {
   std::mt19937 g;
