@@ -33,11 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 # Leftovers of earlier runs whose pid is gone (a killed ctest).
-for d in /run/strand-lab/upd-*; do
-  [ -d "$d" ] || continue
-  n=$(basename "$d")
-  kill -0 "${n#upd-}" 2>/dev/null || "$lab" down --name "$n" >/dev/null 2>&1 || true
-done
+bash "$src/e2e/sweep_labs.sh" "$lab" upd-
 
 fails=0
 check() {  # check DESCRIPTION COMMAND...
@@ -77,28 +73,12 @@ spec:
     - {name: http, containerPort: 80, protocol: TCP}
     - {name: u80, containerPort: 80, protocol: UDP}
     - {name: alt, containerPort: 81, protocol: TCP}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: a, namespace: x, labels: {role: client-a}}
-spec:
-  nodeName: node2
-  containers: [{name: c, ports: [{containerPort: 80}]}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: b, namespace: x, labels: {pod: b}}
-spec:
-  nodeName: node1
-  containers: [{name: c, ports: [{containerPort: 80}]}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: c, namespace: x, labels: {role: other}}
-spec:
-  nodeName: node2
-  containers: [{name: c, ports: [{containerPort: 80}]}]
 YAML
+for p in "a node2 {role: client-a}" "b node1 {pod: b}" "c node2 {role: other}"; do
+  read -r pod node labels <<< "$p"
+  printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: x, labels: %s}\nspec:\n  nodeName: %s\n  containers: [{name: c, ports: [{containerPort: 80}]}]\n' \
+    "$pod" "$labels" "$node"
+done >> "$work/cluster.yaml"
 "$lab" apply --name "$name" -f "$work/cluster.yaml" > /dev/null
 pods=$("$lab" get pods --name "$name" -o json)
 ip_of() { jq -r --arg n "$1" '.items[] | select(.namespace == "x" and .name == $n) | .ips[0]' <<< "$pods"; }
