@@ -55,6 +55,11 @@ Bytes bytes_of(const T& v) {
   return {p, p + sizeof(T)};
 }
 
+std::string key_str(const PolicyKey& k) {
+  return "ep " + std::to_string(k.ep_id) + " " + dir_str(k.dir) + " identity " + std::to_string(k.remote_identity) +
+         " proto " + std::to_string(k.proto) + " port " + std::to_string(k.port) + "/" + std::to_string(k.port_bits);
+}
+
 // The maps as the kernel holds them, decoded back into a DatapathState. Keys
 // are known by their bytes: every key a delta writes is one of the old or the
 // new state.
@@ -68,9 +73,9 @@ struct FakeKernel {
     std::optional<uint32_t> ep;
     std::optional<IpPrefix> prefix;
   };
-  std::vector<std::string> writes;                 // in order
-  std::function<void(const Write&)> after_write;   // the check, after every write
-  std::string error;                                  // a write the fake could not decode
+  std::vector<std::string> writes;                // in order
+  std::function<void(const Write&)> after_write;  // the check, after every write
+  std::string error;                              // a write the fake could not decode
 
   void learn(const DatapathState& s) {
     for (const auto& [k, _] : s.policy) policy_keys.emplace(bytes_of(k.to_bpf()), k);
@@ -101,14 +106,58 @@ struct FakeKernel {
     writes.push_back(w.what);
     if (after_write) after_write(w);
   }
+
+  // bpf_map_update_elem on the fake maps.
+  int update(int fd, const void* key, const void* value) {
+    switch (fd) {
+      case kPolicyFd: {
+        const PolicyKey* pk = policy_key(key);
+        if (pk == nullptr) return fail("policy upsert of a key of neither state");
+        live.policy[*pk] = static_cast<const strand_policy_value*>(value)->rule_id;
+        wrote({"policy upsert " + key_str(*pk), pk->ep_id, {}});
+        return 0;
+      }
+      case kIpcacheFd: {
+        const IpPrefix* p = ipcache_prefix(key);
+        if (p == nullptr) return fail("ipcache upsert of a prefix of neither state");
+        const auto* v = static_cast<const strand_ipcache_value*>(value);
+        live.ipcache[*p] = IpcacheValue{v->identity, v->cidr_identity};
+        wrote({"ipcache upsert " + p->str(), {}, *p});
+        return 0;
+      }
+      case kEndpointsFd: {
+        const uint32_t ep = *static_cast<const uint32_t*>(key);
+        const auto* v = static_cast<const strand_endpoint*>(value);
+        live.endpoints[ep] = EndpointState{v->identity, v->flags};
+        wrote({"endpoint upsert " + std::to_string(ep), ep, {}});
+        return 0;
+      }
+      case kHitsFd:
+        return 0;  // rule hit counters: no decision reads them
+      default:
+        return errno = EBADF, -1;
+    }
+  }
+
+  // bpf_map_delete_elem on the fake maps (write_delta deletes only policy and ipcache keys).
+  int remove(int fd, const void* key) {
+    if (fd == kPolicyFd) {
+      const PolicyKey* pk = policy_key(key);
+      if (pk == nullptr || live.policy.erase(*pk) == 0) return errno = ENOENT, -1;
+      wrote({"policy delete " + key_str(*pk), pk->ep_id, {}});
+      return 0;
+    }
+    if (fd == kIpcacheFd) {
+      const IpPrefix* p = ipcache_prefix(key);
+      if (p == nullptr || live.ipcache.erase(*p) == 0) return errno = ENOENT, -1;
+      wrote({"ipcache delete " + p->str(), {}, *p});
+      return 0;
+    }
+    return errno = EBADF, -1;
+  }
 };
 
 FakeKernel* g_kernel = nullptr;
-
-std::string key_str(const PolicyKey& k) {
-  return "ep " + std::to_string(k.ep_id) + " " + dir_str(k.dir) + " identity " + std::to_string(k.remote_identity) +
-         " proto " + std::to_string(k.proto) + " port " + std::to_string(k.port) + "/" + std::to_string(k.port_bits);
-}
 
 }  // namespace
 }  // namespace strand::policy::testing
@@ -116,61 +165,11 @@ std::string key_str(const PolicyKey& k) {
 using strand::policy::testing::g_kernel;
 
 extern "C" int bpf_map_update_elem(int fd, const void* key, const void* value, __u64 /*flags*/) {
-  using namespace strand::policy;
-  using namespace strand::policy::testing;
-  if (g_kernel == nullptr) return errno = EBADF, -1;
-  FakeKernel& k = *g_kernel;
-  switch (fd) {
-    case kPolicyFd: {
-      const PolicyKey* pk = k.policy_key(key);
-      if (pk == nullptr) return k.fail("policy upsert of a key of neither state");
-      k.live.policy[*pk] = static_cast<const strand_policy_value*>(value)->rule_id;
-      k.wrote({"policy upsert " + key_str(*pk), pk->ep_id, {}});
-      return 0;
-    }
-    case kIpcacheFd: {
-      const strand::IpPrefix* p = k.ipcache_prefix(key);
-      if (p == nullptr) return k.fail("ipcache upsert of a prefix of neither state");
-      const auto* v = static_cast<const strand_ipcache_value*>(value);
-      k.live.ipcache[*p] = IpcacheValue{v->identity, v->cidr_identity};
-      k.wrote({"ipcache upsert " + p->str(), {}, *p});
-      return 0;
-    }
-    case kEndpointsFd: {
-      const uint32_t ep = *static_cast<const uint32_t*>(key);
-      const auto* v = static_cast<const strand_endpoint*>(value);
-      k.live.endpoints[ep] = EndpointState{v->identity, v->flags};
-      k.wrote({"endpoint upsert " + std::to_string(ep), ep, {}});
-      return 0;
-    }
-    case kHitsFd:
-      return 0;  // rule hit counters: no decision reads them
-    default:
-      return errno = EBADF, -1;
-  }
+  return g_kernel != nullptr ? g_kernel->update(fd, key, value) : (errno = EBADF, -1);
 }
 
 extern "C" int bpf_map_delete_elem(int fd, const void* key) {
-  using namespace strand::policy;
-  using namespace strand::policy::testing;
-  if (g_kernel == nullptr) return errno = EBADF, -1;
-  FakeKernel& k = *g_kernel;
-  switch (fd) {
-    case kPolicyFd: {
-      const PolicyKey* pk = k.policy_key(key);
-      if (pk == nullptr || k.live.policy.erase(*pk) == 0) return errno = ENOENT, -1;
-      k.wrote({"policy delete " + key_str(*pk), pk->ep_id, {}});
-      return 0;
-    }
-    case kIpcacheFd: {
-      const strand::IpPrefix* p = k.ipcache_prefix(key);
-      if (p == nullptr || k.live.ipcache.erase(*p) == 0) return errno = ENOENT, -1;
-      k.wrote({"ipcache delete " + p->str(), {}, *p});
-      return 0;
-    }
-    default:
-      return errno = EBADF, -1;
-  }
+  return g_kernel != nullptr ? g_kernel->remove(fd, key) : (errno = EBADF, -1);
 }
 
 namespace strand::policy::testing {
