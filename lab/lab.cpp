@@ -37,6 +37,7 @@
 #include "lab/render.h"
 #include "lab/state.h"
 #include "lab/sync.h"
+#include "lab/traffic.h"
 #include "netlink/ops.h"
 
 namespace strand::lab {
@@ -975,36 +976,85 @@ Result<int> parse_port(const std::string& port, const std::string& protocol, con
   return r->port;
 }
 
+// The probe from pod `from` to a pod or an IP address `to` on `port` (a
+// number or a containerPort name of the destination pod).
+Result<ProbeTarget> probe_target(const LabState& s, const std::string& from, const std::string& to,
+                                 const std::string& port, const std::string& protocol) {
+  auto src = s.pods.find(from);
+  if (src == s.pods.end()) return fail("no pod", 0, from);
+  ProbeTarget t;
+  t.from_ns_path = netns_path(src->second.netns);
+  t.from = from;
+  t.to = to;
+  t.protocol = protocol;
+  const PodState* dst = nullptr;
+  if (auto it = s.pods.find(to); it != s.pods.end()) {
+    dst = &it->second;
+    auto ip = pod_ip(*dst);
+    if (!ip) return std::unexpected(ip.error());
+    t.ip = *ip;
+  } else if (auto ip = IpAddr::parse(to); ip) {
+    t.ip = *ip;
+  } else {
+    return fail("--to:", 0, "no pod " + to + " and not an IP address");
+  }
+  auto p = parse_port(port, protocol, dst);
+  if (!p) return std::unexpected(p.error());
+  t.port = *p;
+  return t;
+}
+
 }  // namespace
 
 int cmd_probe(const ProbeOptions& o) {
   if (o.protocol != "TCP" && o.protocol != "UDP") return err("--protocol must be TCP or UDP"), 2;
   auto s = load_state(o.name);
   if (!s) return fail_with(s.error(), "probe");
-  auto from = s->pods.find(o.from);
-  if (from == s->pods.end()) return err("no pod " + o.from), 2;
-  ProbeTarget t;
-  t.from_ns_path = netns_path(from->second.netns);
-  t.from = o.from;
-  t.to = o.to;
-  t.protocol = o.protocol;
-  const PodState* dst = nullptr;
-  if (auto it = s->pods.find(o.to); it != s->pods.end()) {
-    dst = &it->second;
-    auto ip = pod_ip(*dst);
-    if (!ip) return fail_with(ip.error(), "probe");
-    t.ip = *ip;
-  } else if (auto ip = IpAddr::parse(o.to); ip) {
-    t.ip = *ip;
-  } else {
-    return err("--to: no pod " + o.to + " and not an IP address"), 2;
-  }
-  auto port = parse_port(o.port, o.protocol, dst);
-  if (!port) return fail_with(port.error(), "probe");
-  t.port = *port;
-  ProbeResult r = lab::probe(t, o.timeout_ms);
+  auto t = probe_target(*s, o.from, o.to, o.port, o.protocol);
+  if (!t) return fail_with(t.error(), "probe");
+  ProbeResult r = lab::probe(*t, o.timeout_ms);
   std::cout << (o.json ? probe_json(r).dump() : probe_line(r)) << "\n";
   return r.reachable ? 0 : 1;
+}
+
+namespace {
+
+std::atomic<bool> g_traffic_stop{false};
+
+void stop_traffic(int) { g_traffic_stop = true; }
+
+}  // namespace
+
+int cmd_traffic(const TrafficOptions& o) {
+  if (o.protocols.empty() && !o.connection) return err("traffic: at least one --protocol or --connection"), 2;
+  if (o.interval_ms < 1 || o.timeout_ms < 1 || o.duration_ms < 1) return err("traffic: times must be positive"), 2;
+  auto s = load_state(o.name);
+  if (!s) return fail_with(s.error(), "traffic");
+  TrafficPlan plan;
+  plan.interval_ms = o.interval_ms;
+  plan.timeout_ms = o.timeout_ms;
+  plan.duration_ms = o.duration_ms;
+  for (const auto& proto : o.protocols) {
+    if (proto != "TCP" && proto != "UDP") return err("--protocol must be TCP or UDP"), 2;
+    auto t = probe_target(*s, o.from, o.to, o.port, proto);
+    if (!t) return fail_with(t.error(), "traffic");
+    plan.loops.push_back(*t);
+  }
+  if (o.connection) {
+    auto t = probe_target(*s, o.from, o.to, o.port, "TCP");
+    if (!t) return fail_with(t.error(), "traffic");
+    plan.connection = *t;
+  }
+  // SIGINT or SIGTERM ends the run (bash starts background jobs with SIGINT
+  // ignored; a handler set here takes it back).
+  struct sigaction sa{};
+  sa.sa_handler = stop_traffic;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  const TrafficReport r = run_traffic(plan, g_traffic_stop);
+  std::cout << (o.json ? traffic_json(r).dump() + "\n" : traffic_text(r));
+  return r.clean() ? 0 : 1;
 }
 
 int cmd_matrix(const MatrixOptions& o) {

@@ -30,6 +30,21 @@ struct ProbeOptions {
 };
 int cmd_probe(const ProbeOptions& o);
 
+// New flows from one pod at a steady rate until SIGINT/SIGTERM or the
+// duration ends, and a summary (lab/traffic.h); exit 0 when every attempt
+// was echoed, 1 otherwise.
+struct TrafficOptions {
+  std::string name = "strand";
+  std::string from, to, port;
+  std::vector<std::string> protocols = {"TCP"};
+  bool connection = false;  // also one long-lived TCP connection
+  int interval_ms = 15;
+  int timeout_ms = 3000;
+  int duration_ms = 120000;
+  bool json = false;
+};
+int cmd_traffic(const TrafficOptions& o);
+
 struct MatrixOptions {
   std::string name = "strand";
   // Every combination of family, protocol and port is probed in one parallel

@@ -86,6 +86,23 @@ int main(int argc, char** argv) {
   c_probe->add_option("--timeout-ms", pr.timeout_ms, "give up after this long")->capture_default_str();
   c_probe->add_option("-o,--output", output, "json")->check(CLI::IsMember({"json", "text"}));
 
+  TrafficOptions tr;
+  auto* c_traffic = app.add_subcommand(
+      "traffic", "new flows from a pod every interval until SIGINT/SIGTERM; counts every failure (exit 1 on any)");
+  add_name(c_traffic);
+  c_traffic->add_option("--from", tr.from, "NS/POD")->required();
+  c_traffic->add_option("--to", tr.to, "NS/POD or IP")->required();
+  c_traffic->add_option("--port", tr.port, "port number (or a containerPort name of the destination pod)")->required();
+  c_traffic->add_option("--protocol", tr.protocols, "TCP|UDP; repeat or comma-separate")
+      ->check(CLI::IsMember({"TCP", "UDP"}))
+      ->delimiter(',')
+      ->capture_default_str();
+  c_traffic->add_flag("--connection", tr.connection, "also keep one TCP connection open, a message echoed per interval");
+  c_traffic->add_option("--interval-ms", tr.interval_ms, "between new flows of a protocol")->capture_default_str();
+  c_traffic->add_option("--timeout-ms", tr.timeout_ms, "per attempt")->capture_default_str();
+  c_traffic->add_option("--duration-ms", tr.duration_ms, "stop by itself after this long")->capture_default_str();
+  c_traffic->add_option("-o,--output", output, "json")->check(CLI::IsMember({"json", "text"}));
+
   MatrixOptions mx;
   auto* c_matrix = app.add_subcommand("matrix", "probe every pod to every pod in parallel; grid or JSON");
   add_name(c_matrix);
@@ -149,6 +166,11 @@ int main(int argc, char** argv) {
     pr.name = name;
     pr.json = json;
     return cmd_probe(pr);
+  }
+  if (*c_traffic) {
+    tr.name = name;
+    tr.json = json;
+    return cmd_traffic(tr);
   }
   if (*c_matrix) {
     mx.name = name;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@ namespace strand::lab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr const char* kRetransmitOp = "retransmit";
 
 int left_ms(Clock::time_point deadline) {
   auto l = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -81,7 +84,21 @@ Status exchange(int fd, const std::string& msg, Clock::time_point deadline, bool
   return {};
 }
 
-Status probe_socket(const ProbeTarget& t, Clock::time_point deadline) {
+// The kernel's count of retransmitted segments on a TCP socket (SYN included).
+unsigned tcp_retransmits(int fd) {
+  tcp_info ti{};
+  socklen_t len = sizeof(ti);
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return 0;
+  return ti.tcpi_total_retrans;
+}
+
+Status retransmitted(unsigned n) {
+  return fail(kRetransmitOp, EPROTO, std::to_string(n) + (n == 1 ? " retransmission" : " retransmissions"));
+}
+
+// A socket of t's protocol inside the calling thread's netns, bound to
+// t.src_port when set, connected to t.ip:t.port (TCP: established).
+Result<UniqueFd> connect_socket(const ProbeTarget& t, Clock::time_point deadline) {
   const bool udp = t.protocol == "UDP";
   UniqueFd fd(::socket(t.ip.is_v4() ? AF_INET : AF_INET6, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return fail_errno("socket");
@@ -100,20 +117,38 @@ Status probe_socket(const ProbeTarget& t, Clock::time_point deadline) {
   len = make_addr(t.ip, t.port, ss);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) return fail_errno("connect");
-    if (auto st = wait_for(fd.get(), POLLOUT, deadline); !st) return st;
+    if (auto st = wait_for(fd.get(), POLLOUT, deadline); !st) return std::unexpected(st.error());
     int err = 0;
     socklen_t elen = sizeof(err);
     ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen);
     if (err != 0) return fail("connect", err);
   }
-  if (!udp) return exchange(fd.get(), payload(), deadline, false);
-  // UDP: resend a few times within the timeout (a first packet may wait for neighbour resolution).
+  return fd;
+}
+
+Status probe_socket(const ProbeTarget& t, Clock::time_point deadline) {
+  const bool udp = t.protocol == "UDP";
+  auto fd = connect_socket(t, deadline);
+  if (!fd) return std::unexpected(fd.error());
+  if (!udp) {
+    if (auto st = exchange(fd->get(), payload(), deadline, false); !st) return st;
+    if (unsigned n = t.strict ? tcp_retransmits(fd->get()) : 0; n != 0) return retransmitted(n);
+    return {};
+  }
   const std::string msg = payload();
+  if (t.strict) return exchange(fd->get(), msg, deadline, true);
+  // UDP: resend a few times within the timeout (a first packet may wait for neighbour resolution).
   for (int attempt = 0;; ++attempt) {
     auto slice = std::min(deadline, Clock::now() + std::chrono::milliseconds(200 << std::min(attempt, 3)));
-    auto st = exchange(fd.get(), msg, slice, true);
+    auto st = exchange(fd->get(), msg, slice, true);
     if (st || st.error().err != ETIMEDOUT || Clock::now() >= deadline) return st;
   }
+}
+
+// Why a probe failed, in a word or two.
+std::string failure_detail(const Error& e) {
+  if (e.op == kRetransmitOp) return e.context;
+  return e.err == ETIMEDOUT ? "timeout" : std::strerror(e.err);
 }
 
 }  // namespace
@@ -134,7 +169,7 @@ ProbeResult probe(const ProbeTarget& t, int timeout_ms) {
   auto st = probe_socket(t, start + std::chrono::milliseconds(timeout_ms));
   r.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   r.reachable = st.has_value();
-  if (!st) r.detail = st.error().err == ETIMEDOUT ? "timeout" : std::strerror(st.error().err);
+  if (!st) r.detail = failure_detail(st.error());
   return r;
 }
 
@@ -151,5 +186,24 @@ std::vector<ProbeResult> probe_all(const std::vector<ProbeTarget>& targets, int 
   for (auto& t : workers) t.join();
   return out;
 }
+
+Result<EchoConnection> EchoConnection::open(const ProbeTarget& t, int timeout_ms) {
+  if (t.protocol != "TCP") return fail("echo connection", EINVAL, "TCP only, not " + t.protocol);
+  auto ns = Netns::open(t.from_ns_path);
+  if (!ns) return std::unexpected(ns.error());
+  auto guard = ns->enter();
+  if (!guard) return std::unexpected(guard.error());
+  auto fd = connect_socket(t, Clock::now() + std::chrono::milliseconds(timeout_ms));
+  if (!fd) return std::unexpected(fd.error());
+  return EchoConnection(std::move(*fd));
+}
+
+Status EchoConnection::exchange(const std::string& msg, int timeout_ms) {
+  return lab::exchange(fd_.get(), msg, Clock::now() + std::chrono::milliseconds(timeout_ms), false);
+}
+
+unsigned EchoConnection::retransmits() const { return tcp_retransmits(fd_.get()); }
+
+std::string EchoConnection::describe(const Error& e) { return failure_detail(e); }
 
 }  // namespace strand::lab

@@ -80,6 +80,64 @@ std::string probe_line(const ProbeResult& r) {
                      r.reachable ? "reachable" : "blocked", r.ms, r.detail.empty() ? "" : ", ", r.detail);
 }
 
+bool TrafficReport::clean() const {
+  for (const auto& l : loops) {
+    if (l.ok != l.attempts) return false;
+  }
+  return !connection || (!connection->failure && connection->retransmits == 0);
+}
+
+namespace {
+
+double round3(double ms) { return std::round(ms * 1000.0) / 1000.0; }
+
+json failure_json(const TrafficFailure& f) {
+  return {{"atMs", round3(f.at_ms)}, {"timeMs", f.time_ms}, {"detail", f.detail}};
+}
+
+}  // namespace
+
+json traffic_json(const TrafficReport& r) {
+  json loops = json::array();
+  for (const auto& l : r.loops) {
+    json failures = json::array();
+    for (const auto& f : l.failures) failures.push_back(failure_json(f));
+    loops.push_back({{"protocol", l.protocol}, {"port", l.port}, {"attempts", l.attempts}, {"ok", l.ok},
+                     {"failed", l.attempts - l.ok}, {"maxMs", round3(l.max_ms)}, {"failures", failures}});
+  }
+  json conn = nullptr;
+  if (const auto& c = r.connection) {
+    conn = {{"port", c->port}, {"exchanges", c->exchanges}, {"sentBytes", c->sent_bytes},
+            {"echoedBytes", c->echoed_bytes}, {"retransmits", c->retransmits},
+            {"failure", c->failure ? failure_json(*c->failure) : json(nullptr)}};
+  }
+  return {{"from", r.from}, {"to", r.to}, {"intervalMs", r.interval_ms}, {"durationMs", round3(r.duration_ms)},
+          {"clean", r.clean()}, {"loops", loops}, {"connection", conn}};
+}
+
+std::string traffic_text(const TrafficReport& r) {
+  std::string out = fmt::format("{} -> {} for {:.1f} s, a new flow every {} ms:\n", r.from, r.to,
+                                r.duration_ms / 1000.0, r.interval_ms);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : r.loops) {
+    rows.push_back({"  " + l.protocol + "/" + std::to_string(l.port), l.protocol == "TCP" ? "new connections" : "new flows",
+                    fmt::format("{} ok, {} failed", l.ok, l.attempts - l.ok),
+                    fmt::format("slowest {:.1f} ms", l.max_ms)});
+  }
+  if (const auto& c = r.connection) {
+    rows.push_back({"  TCP/" + std::to_string(c->port), "one connection",
+                    fmt::format("{} of {} bytes echoed", c->echoed_bytes, c->sent_bytes),
+                    fmt::format("{} retransmits, {}", c->retransmits, c->failure ? "broken: " + c->failure->detail : "open")});
+  }
+  out += table(rows);
+  for (const auto& l : r.loops) {
+    for (const auto& f : l.failures) {
+      out += fmt::format("  failed at +{:.0f} ms: {}/{} {}\n", f.at_ms, l.protocol, l.port, f.detail);
+    }
+  }
+  return out;
+}
+
 json matrix_json(const Matrix& m) {
   json reach = json::object();
   for (const auto& from : m.rows.empty() ? m.pods : m.rows) {

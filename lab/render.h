@@ -1,7 +1,9 @@
 #pragma once
 // What strand-lab prints: tables, the reachability grid and the JSON shapes of
 // the command line contract (issue 4). Pure.
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,46 @@ struct ProbeResult {
 // probe -o json: {"from","to","port","protocol","reachable","ms"}
 [[nodiscard]] nlohmann::ordered_json probe_json(const ProbeResult& r);
 [[nodiscard]] std::string probe_line(const ProbeResult& r);
+
+// `strand-lab traffic`: what a steady stream of new flows (and optionally one
+// long-lived TCP connection) from one pod to one destination saw.
+struct TrafficFailure {
+  double at_ms = 0;     // when the attempt started, from the start of the run
+  int64_t time_ms = 0;  // the same as unix milliseconds (to line up with other logs)
+  std::string detail;   // "timeout", "connection refused", "1 retransmission", ...
+};
+struct TrafficLoop {
+  std::string protocol = "TCP";
+  int port = 0;
+  uint64_t attempts = 0;  // each a new flow: a TCP connection, a UDP socket with its own source port
+  uint64_t ok = 0;        // echoed back within the timeout
+  double max_ms = 0;      // the slowest successful attempt
+  std::vector<TrafficFailure> failures;  // the first kMaxTrafficFailures; attempts - ok is the count
+};
+struct TrafficConnection {
+  int port = 0;
+  uint64_t exchanges = 0;        // messages echoed back
+  uint64_t sent_bytes = 0;
+  uint64_t echoed_bytes = 0;
+  unsigned retransmits = 0;      // segments the kernel had to send again
+  std::optional<TrafficFailure> failure;  // the connection broke (it is not reopened)
+};
+struct TrafficReport {
+  std::string from, to;
+  int interval_ms = 0;
+  double duration_ms = 0;
+  std::vector<TrafficLoop> loops;
+  std::optional<TrafficConnection> connection;
+
+  // Every attempt echoed, and the connection (if any) unbroken without a retransmission.
+  [[nodiscard]] bool clean() const;
+};
+inline constexpr size_t kMaxTrafficFailures = 100;
+// traffic -o json: {"from","to","intervalMs","durationMs","clean",
+//   "loops":[{"protocol","port","attempts","ok","failed","maxMs","failures":[{"atMs","timeMs","detail"}]}],
+//   "connection":{"port","exchanges","sentBytes","echoedBytes","retransmits","failure"}|null}
+[[nodiscard]] nlohmann::ordered_json traffic_json(const TrafficReport& r);
+[[nodiscard]] std::string traffic_text(const TrafficReport& r);
 
 // Reachability, reachable[from][to], for `pods` in order (rows: `rows` when set).
 struct Matrix {

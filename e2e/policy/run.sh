@@ -14,11 +14,7 @@ bash "$src/hack/ensure-bpffs.sh"
 cleanup() { "$lab" down --name "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 # Leftovers of earlier runs of this suite whose pid is gone (a killed ctest).
-for d in /run/strand-lab/pol-*; do
-  [ -d "$d" ] || continue
-  n=$(basename "$d")
-  kill -0 "${n#pol-}" 2>/dev/null || "$lab" down --name "$n" >/dev/null 2>&1 || true
-done
+bash "$src/e2e/sweep_labs.sh" "$lab" pol-
 only=()
 for c in "$@"; do only+=(--case "$c"); done
 "$lab" up --name "$name" --nodes 2 --ipv6

@@ -62,6 +62,60 @@ Matrix sample_matrix() {
   return m;
 }
 
+TrafficReport traffic_report() {
+  TrafficReport r;
+  r.from = "x/a";
+  r.to = "x/server";
+  r.interval_ms = 15;
+  r.duration_ms = 2000.4;
+  TrafficLoop tcp;
+  tcp.port = 80;
+  tcp.attempts = 130;
+  tcp.ok = 129;
+  tcp.max_ms = 4.25;
+  tcp.failures = {{812.5, 1700000000812, "timeout"}};
+  TrafficLoop udp = tcp;
+  udp.protocol = "UDP";
+  udp.ok = 130;
+  udp.failures.clear();
+  r.loops = {tcp, udp};
+  r.connection = TrafficConnection{80, 130, 8320, 8320, 0, std::nullopt};
+  return r;
+}
+
+TEST(Render, TrafficJsonShape) {
+  TrafficReport r = traffic_report();
+  EXPECT_EQ(traffic_json(r), nlohmann::ordered_json::parse(R"({"from":"x/a","to":"x/server","intervalMs":15,
+    "durationMs":2000.4,"clean":false,"loops":[
+    {"protocol":"TCP","port":80,"attempts":130,"ok":129,"failed":1,"maxMs":4.25,
+     "failures":[{"atMs":812.5,"timeMs":1700000000812,"detail":"timeout"}]},
+    {"protocol":"UDP","port":80,"attempts":130,"ok":130,"failed":0,"maxMs":4.25,"failures":[]}],
+    "connection":{"port":80,"exchanges":130,"sentBytes":8320,"echoedBytes":8320,"retransmits":0,"failure":null}})"));
+  r.connection.reset();
+  EXPECT_TRUE(traffic_json(r)["connection"].is_null());
+}
+
+TEST(Render, TrafficCleanOnlyWithoutAnyFailure) {
+  TrafficReport r = traffic_report();
+  EXPECT_FALSE(r.clean());  // one TCP attempt failed
+  r.loops[0].ok = r.loops[0].attempts;
+  EXPECT_TRUE(r.clean());
+  r.connection->retransmits = 1;  // a lost segment the retransmission hid
+  EXPECT_FALSE(r.clean());
+  r.connection->retransmits = 0;
+  r.connection->failure = TrafficFailure{10, 0, "connection reset by peer"};
+  EXPECT_FALSE(r.clean());
+}
+
+TEST(Render, TrafficText) {
+  EXPECT_EQ(traffic_text(traffic_report()),
+            "x/a -> x/server for 2.0 s, a new flow every 15 ms:\n"
+            "  TCP/80  new connections  129 ok, 1 failed           slowest 4.2 ms\n"
+            "  UDP/80  new flows        130 ok, 0 failed           slowest 4.2 ms\n"
+            "  TCP/80  one connection   8320 of 8320 bytes echoed  0 retransmits, open\n"
+            "  failed at +812 ms: TCP/80 timeout\n");
+}
+
 TEST(Render, MatrixGrid) {
   EXPECT_EQ(matrix_grid(sample_matrix()),
             "port 80/TCP (rows: from, columns: to; . reachable, X blocked)\n"

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <set>
@@ -169,6 +170,12 @@ inline std::vector<std::string> canonical(const Compiler& c, std::string* err) {
 }
 
 // ---- random clusters ------------------------------------------------------
+
+// STRAND_COMPILE_SEEDS=N runs N seeds instead of a test's default (a soak).
+inline uint32_t seeds(uint32_t dflt) {
+  const char* env = std::getenv("STRAND_COMPILE_SEEDS");
+  return env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : dflt;
+}
 
 struct Rand {
   std::mt19937 g;
@@ -383,6 +390,103 @@ inline World random_world(Rand& r) {
   }
   for (const char* s : {"192.0.2.7", "198.51.100.1", "8.8.8.8", "2001:db8::7", "2001:db9::1"}) w.outside.push_back(addr(s));
   return w;
+}
+
+// One random change to the world.
+inline void mutate(Rand& r, World& w, std::string& what) {
+  auto nss = w.ns_names();
+  auto& pods = w.cluster.pods;
+  auto& pols = w.cluster.policies;
+  switch (r.n(0, 10)) {
+    case 0:
+      if (!pods.empty()) {
+        Pod& p = pods[static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1))];
+        p.labels = random_labels(r, kPodKeys);
+        what = "labels of " + p.name;
+      }
+      break;
+    case 1: {
+      Pod p = random_pod(r, nss, w.next_pod++, w.used);
+      what = "add pod " + p.name;
+      pods.push_back(p);
+      if (r.p(0.5)) w.endpoints.push_back({static_cast<uint32_t>(500 + w.next_pod), p.ns, p.name, p.ips, false});
+      break;
+    }
+    case 2:
+      if (pods.size() > 1) {
+        size_t i = static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1));
+        what = "remove pod " + pods[i].name;
+        // Its endpoint stays for a while sometimes: the pod is then unknown.
+        if (r.p(0.7)) {
+          std::erase_if(w.endpoints, [&](const LocalEndpoint& e) { return e.ns == pods[i].ns && e.name == pods[i].name; });
+        }
+        pods.erase(pods.begin() + static_cast<long>(i));
+      }
+      break;
+    case 3:
+      what = "add policy";
+      pols.push_back(random_policy(r, nss, w.next_policy++));
+      break;
+    case 4:
+      if (!pols.empty()) {
+        NetworkPolicy& np = pols[static_cast<size_t>(r.n(0, static_cast<int>(pols.size()) - 1))];
+        what = "change policy " + np.id();
+        NetworkPolicy fresh = random_policy(r, nss, 0);
+        fresh.ns = np.ns;
+        fresh.name = np.name;
+        if (r.p(0.5)) fresh.ingress = np.ingress;  // sometimes a small change
+        np = fresh;
+      }
+      break;
+    case 5:
+      if (!pols.empty()) {
+        size_t i = static_cast<size_t>(r.n(0, static_cast<int>(pols.size()) - 1));
+        what = "remove policy " + pols[i].id();
+        pols.erase(pols.begin() + static_cast<long>(i));
+      }
+      break;
+    case 6:
+      if (!w.cluster.namespaces.empty()) {
+        auto& n = w.cluster.namespaces[static_cast<size_t>(r.n(0, static_cast<int>(w.cluster.namespaces.size()) - 1))];
+        n.labels = random_labels(r, kNsKeys);
+        what = "labels of namespace " + n.name;
+      }
+      break;
+    case 7:
+      if (!w.endpoints.empty()) {
+        auto& e = w.endpoints[static_cast<size_t>(r.n(0, static_cast<int>(w.endpoints.size()) - 1))];
+        e.audit = !e.audit;
+        what = "audit of endpoint " + std::to_string(e.ep_id);
+      }
+      break;
+    case 8:
+      if (!pods.empty()) {
+        Pod& p = pods[static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1))];
+        p.ports.clear();
+        if (r.p(0.7)) p.ports.push_back({r.pick(kPortNames), r.pick(kPortNums), static_cast<Protocol>(r.n(0, 2))});
+        what = "ports of " + p.name;
+      }
+      break;
+    case 9:
+      if (!pods.empty()) {
+        // A pod changes address (restart); its endpoint follows.
+        Pod& p = pods[static_cast<size_t>(r.n(0, static_cast<int>(pods.size()) - 1))];
+        Pod q = random_pod(r, nss, 0, w.used);
+        p.ips = q.ips;
+        for (auto& e : w.endpoints) {
+          if (e.ns == p.ns && e.name == p.name) e.ips = p.ips;
+        }
+        what = "addresses of " + p.name;
+      }
+      break;
+    default: {
+      // Several policies at once.
+      what = "policy burst";
+      for (int i = 0; i < 3; ++i) pols.push_back(random_policy(r, nss, w.next_policy++));
+      if (pols.size() > 4) pols.erase(pols.begin());
+      break;
+    }
+  }
 }
 
 inline std::string sel_str(const LabelSelector& s) {
