@@ -1,6 +1,6 @@
 // DEL: idempotent. A missing netns, link, allocation or record is success.
-// Order: take the veth out of service (retired for the agent to delete, or
-// deleted here without an agent; its routes and the pod end go with it), tell
+// Order: take the veth out of service (retired, for the agent or a detached
+// child of the plugin to delete; its routes and the pod end go with it), tell
 // the agent, release the addresses, remove the record last so an interrupted
 // DEL is still found by the next DEL or GC.
 #include "cni/ipam/ipam.h"

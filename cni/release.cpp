@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "cni/detached_reap.h"
 #include "cni/names.h"
 #include "cni/pod_network.h"
 #include "common/agent_client.h"
@@ -29,10 +30,11 @@ bool tell_agent(const NetConf& conf, const ipam::Request& req, bool reap) {
 
 }  // namespace
 
-// With an agent, DEL does not wait for the kernel to destroy the veth (20+ ms,
-// an RCU grace period per link): the veth is retired (out of service, names
-// free) and the agent deletes retired links in batches. Without one, or when it
-// does not answer, the veth is deleted here.
+// DEL does not wait for the kernel to destroy the veth (20+ ms, an RCU grace
+// period per link): the veth is retired (out of service, names free) and the
+// agent deletes retired links in batches; without an agent a detached child of
+// the plugin deletes it (cni/detached_reap.h). When the agent is there but
+// does not take it over, the veth is deleted here.
 CniStatus release_attachment(const NetConf& conf, netlink::Socket& host, ipam::Ipam& ipam, const ipam::Request& req,
                              ReleaseTimes* times) {
   ReleaseTimes t;
@@ -53,8 +55,14 @@ CniStatus release_attachment(const NetConf& conf, netlink::Socket& host, ipam::I
         return std::unexpected(to_cni_error(st.error(), "delete retired veth of " + host_if));
       }
     }
-  } else if (auto st = teardown_pod_network(host, host_if); !st) {
-    return std::unexpected(to_cni_error(st.error(), "delete host veth " + host_if));
+  } else {
+    auto retired = retire_pod_network(host, host_if);
+    if (!retired) return std::unexpected(to_cni_error(retired.error(), "retire host veth " + host_if));
+    if (*retired != 0 && !spawn_detached_reap()) {
+      if (auto st = teardown_pod_network(host, host_if); !st) {
+        return std::unexpected(to_cni_error(st.error(), "delete host veth " + host_if));
+      }
+    }
   }
   const int64_t t2 = mono_us();
   t.veth_us += t2 - t0;

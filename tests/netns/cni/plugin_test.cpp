@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -88,8 +89,13 @@ class PluginTest : public ::testing::Test {
   }
 
   // Nothing of the plugin's is left: no host link, no allocation, no record,
-  // no route through a deleted link.
+  // no route through a deleted link. A DEL leaves its veth retired for a
+  // detached child of the plugin to delete: links get 3 s to go.
   void expect_clean() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!links_in(node_->name()).empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     EXPECT_TRUE(links_in(node_->name()).empty()) << ::testing::PrintToString(links_in(node_->name()));
     EXPECT_TRUE(allocations().empty()) << ::testing::PrintToString(allocations());
     EXPECT_TRUE(records().empty()) << ::testing::PrintToString(records());
