@@ -9,7 +9,8 @@
 
 namespace strand::cni {
 
-// Starts the child; false when fork failed (the caller deletes the veth itself).
+// Starts the child; false when it could not be started (the caller deletes
+// the veth itself).
 [[nodiscard]] bool spawn_detached_reap();
 
 }  // namespace strand::cni
