@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -55,6 +56,17 @@ std::string describe(const policy::PolicyKey& k) {
          std::to_string(k.port) + "/" + std::to_string(k.port_bits);
 }
 
+Status put_endpoints(const MapFds& fds, const std::vector<std::pair<uint32_t, policy::EndpointState>>& entries,
+                     const std::set<uint32_t>& endpoints, uint32_t policy_rev, WriteCounts& n) {
+  for (const auto& [ep, s] : entries) {
+    if (!endpoints.contains(ep)) continue;
+    const strand_endpoint v = endpoint_value(ep, s, policy_rev);
+    if (auto st = put(fds.endpoints, &ep, &v, "endpoints", "ep " + std::to_string(ep)); !st) return st;
+    ++n.written;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d, const std::set<uint32_t>& endpoints,
@@ -78,28 +90,26 @@ Result<WriteCounts> write_delta(const MapFds& fds, const policy::Delta& d, const
     if (auto st = put(fds.policy, &key, &v, "policy", describe(k)); !st) return std::unexpected(st.error());
     ++n.written;
   }
+  if (auto st = put_endpoints(fds, d.endpoint_loosens, endpoints, policy_rev, n); !st) {
+    return std::unexpected(st.error());
+  }
   for (const auto& [p, val] : d.ipcache_upserts) {
     const strand_lpm_key key = ipcache_key(p);
     const strand_ipcache_value v = ipcache_value(val);
     if (auto st = put(fds.ipcache, &key, &v, "ipcache", p.str()); !st) return std::unexpected(st.error());
     ++n.written;
   }
-  for (const auto& [ep, s] : d.endpoint_upserts) {
-    if (!endpoints.contains(ep)) continue;
-    const strand_endpoint v = endpoint_value(ep, s, policy_rev);
-    if (auto st = put(fds.endpoints, &ep, &v, "endpoints", "ep " + std::to_string(ep)); !st) {
-      return std::unexpected(st.error());
-    }
-    ++n.written;
+  for (const auto& p : d.ipcache_deletes) {
+    const strand_lpm_key key = ipcache_key(p);
+    if (auto st = del(fds.ipcache, &key, "ipcache", p.str()); !st) return std::unexpected(st.error());
+    ++n.deleted;
+  }
+  if (auto st = put_endpoints(fds, d.endpoint_upserts, endpoints, policy_rev, n); !st) {
+    return std::unexpected(st.error());
   }
   for (const auto& k : d.policy_deletes) {
     const strand_policy_key key = k.to_bpf();
     if (auto st = del(fds.policy, &key, "policy", describe(k)); !st) return std::unexpected(st.error());
-    ++n.deleted;
-  }
-  for (const auto& p : d.ipcache_deletes) {
-    const strand_lpm_key key = ipcache_key(p);
-    if (auto st = del(fds.ipcache, &key, "ipcache", p.str()); !st) return std::unexpected(st.error());
     ++n.deleted;
   }
   return n;
@@ -151,20 +161,23 @@ Result<size_t> prune_stale(const MapFds& fds, const policy::DatapathState& state
     want_ipcache.emplace(p, p + sizeof(b));
   }
   size_t n = 0;
+  // As in a Delta: the ipcache shortest prefix first, then the policy
+  // entries no address's identity needs any more.
+  auto ik = all_keys<strand_lpm_key>(fds.ipcache, "ipcache");
+  if (!ik) return std::unexpected(ik.error());
+  std::ranges::stable_sort(*ik, std::ranges::less{}, &strand_lpm_key::prefixlen);
+  for (const auto& k : *ik) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&k);
+    if (want_ipcache.contains(std::vector<uint8_t>(p, p + sizeof(k)))) continue;
+    if (auto st = del(fds.ipcache, &k, "ipcache", "stale entry"); !st) return std::unexpected(st.error());
+    ++n;
+  }
   auto pk = all_keys<strand_policy_key>(fds.policy, "policy");
   if (!pk) return std::unexpected(pk.error());
   for (const auto& k : *pk) {
     const auto* p = reinterpret_cast<const uint8_t*>(&k);
     if (want_policy.contains(std::vector<uint8_t>(p, p + sizeof(k)))) continue;
     if (auto st = del(fds.policy, &k, "policy", "stale entry"); !st) return std::unexpected(st.error());
-    ++n;
-  }
-  auto ik = all_keys<strand_lpm_key>(fds.ipcache, "ipcache");
-  if (!ik) return std::unexpected(ik.error());
-  for (const auto& k : *ik) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&k);
-    if (want_ipcache.contains(std::vector<uint8_t>(p, p + sizeof(k)))) continue;
-    if (auto st = del(fds.ipcache, &k, "ipcache", "stale entry"); !st) return std::unexpected(st.error());
     ++n;
   }
   return n;

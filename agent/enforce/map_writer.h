@@ -1,9 +1,10 @@
 #pragma once
 // Writes a compiler Delta (agent/policy/compile.h) to the pinned maps in the
-// order that never drops traffic both the old and the new state allow:
-// hit counters of new rules zeroed, policy upserts, ipcache upserts,
-// endpoint upserts, policy deletes, ipcache deletes. Endpoint deletes are
-// left to Endpoints, which owns the entries' existence.
+// Delta's order, which never drops traffic both the old and the new state
+// allow: hit counters of new rules zeroed, policy upserts, endpoint entries
+// that loosen, ipcache upserts (longest prefix first), ipcache deletes
+// (shortest prefix first), the other endpoint entries, policy deletes.
+// Endpoint deletes are left to Endpoints, which owns the entries' existence.
 // The key conversions are pure and unit-tested.
 #include <cstdint>
 #include <set>
@@ -44,7 +45,8 @@ struct WriteCounts {
                                     const std::set<uint32_t>& endpoints, uint32_t policy_rev);
 
 // Deletes every policy and ipcache key the state does not have (entries an
-// earlier agent left pinned). Returns how many went.
+// earlier agent left pinned): ipcache keys shortest prefix first, then
+// policy keys, as a Delta's deletes. Returns how many went.
 [[nodiscard]] Result<size_t> prune_stale(const MapFds& fds, const policy::DatapathState& state);
 
 // Sum over CPUs of policy_hits[rule_id].

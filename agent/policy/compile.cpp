@@ -34,8 +34,8 @@ strand_policy_key PolicyKey::to_bpf() const {
 }
 
 bool Delta::empty() const {
-  return policy_upserts.empty() && ipcache_upserts.empty() && endpoint_upserts.empty() && policy_deletes.empty() &&
-         ipcache_deletes.empty() && endpoint_deletes.empty() && new_rules.empty();
+  return policy_upserts.empty() && endpoint_loosens.empty() && ipcache_upserts.empty() && ipcache_deletes.empty() &&
+         endpoint_upserts.empty() && policy_deletes.empty() && endpoint_deletes.empty() && new_rules.empty();
 }
 
 namespace {
@@ -135,6 +135,15 @@ struct PodEntry {
 using PodName = std::pair<std::string, std::string>;
 
 IpPrefix host_prefix(const IpAddr& ip) { return IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())}; }
+
+// The flags of an endpoint entry that lets through what either the old or
+// the new flags let through, and no more: it enforces a direction only where
+// both do and audits where either does (other bits are the new ones).
+uint32_t loosest_flags(uint32_t old_flags, uint32_t new_flags) {
+  constexpr uint32_t kEnforce = STRAND_EP_F_ENFORCE_INGRESS | STRAND_EP_F_ENFORCE_EGRESS;
+  return (old_flags & new_flags & kEnforce) | ((old_flags | new_flags) & STRAND_EP_F_AUDIT) |
+         (new_flags & ~(kEnforce | STRAND_EP_F_AUDIT));
+}
 
 }  // namespace
 
@@ -887,6 +896,9 @@ struct Compiler::Impl {
     for (const auto& [p, v] : state.ipcache) {
       if (!want.contains(p)) out.ipcache_deletes.push_back(p);
     }
+    // Upserts longest first, deletes shortest first (see Delta).
+    std::ranges::stable_sort(out.ipcache_upserts, std::ranges::greater{}, [](const auto& e) { return e.first.len; });
+    std::ranges::stable_sort(out.ipcache_deletes, std::ranges::less{}, &IpPrefix::len);
     state.ipcache = std::move(want);
   }
 
@@ -906,7 +918,16 @@ struct Compiler::Impl {
     }
     for (const auto& [id, s] : want) {
       auto it = state.endpoints.find(id);
-      if (it == state.endpoints.end() || it->second != s) out.endpoint_upserts.emplace_back(id, s);
+      if (it == state.endpoints.end()) {
+        out.endpoint_upserts.emplace_back(id, s);
+        continue;
+      }
+      if (it->second == s) continue;
+      // Loosened before the peers move, tightened after (see Delta).
+      const EndpointState loose{s.identity, loosest_flags(it->second.flags, s.flags)};
+      const bool early = loose.flags != it->second.flags;
+      if (early) out.endpoint_loosens.emplace_back(id, loose);
+      if (!early || loose != s) out.endpoint_upserts.emplace_back(id, s);
     }
     for (const auto& [id, s] : state.endpoints) {
       if (!want.contains(id)) out.endpoint_deletes.push_back(id);

@@ -156,18 +156,40 @@ struct DatapathState {
   bool operator==(const DatapathState&) const = default;
 };
 
-// What changed in the last update, in the order the agent must write it so
-// that traffic both the old and the new state allow never drops:
-//   1. policy_upserts, 2. ipcache_upserts, 3. endpoint_upserts,
-//   4. policy_deletes, 5. ipcache_deletes, 6. endpoint_deletes.
+// What changed in the last update, one element per map write, in the order
+// the agent must write it so that traffic both the old and the new state
+// allow never drops (each step keeps every decision both states allow):
+//   1. policy_upserts: entries only allow, so more of them never deny.
+//   2. endpoint_loosens: endpoints of both states whose flags change get
+//      the loosest entry of old and new (the ENFORCE flags both have, AUDIT
+//      if either has it, the new identity) where its flags differ from the
+//      old ones; an endpoint that only loosens gets its new entry here. Each
+//      now enforces only where both states do, so a peer passes with its
+//      old identity or with its new one.
+//   3. ipcache_upserts, longest prefix first;
+//   4. ipcache_deletes, shortest prefix first: with 3, every address goes
+//      from its old longest match straight to its new one (the value of a
+//      kept prefix changes in one write), never through a prefix that is
+//      neither.
+//   5. endpoint_upserts: the new entries 2 did not write (new endpoints,
+//      endpoints that start enforcing or leave audit, or whose identity
+//      alone changed): every peer has its new identity now and the new
+//      policy entries are in.
+//   6. policy_deletes: every peer has its new identity and every endpoint
+//      its new flags, so what the new state allows needs no old entry.
+//   7. endpoint_deletes, by their owner (the agent's Endpoints), once the
+//      pod's programs are gone.
+// An endpoint whose entry changes is in 2, 5 or both; its last is the new
+// state. Identities in endpoint entries are read by events only.
 // new_rules: rule ids allocated by this update (their hit counters must be
 // zeroed before the policy entries naming them are written).
 struct Delta {
   std::vector<std::pair<PolicyKey, uint32_t>> policy_upserts;
+  std::vector<std::pair<uint32_t, EndpointState>> endpoint_loosens;
   std::vector<std::pair<IpPrefix, IpcacheValue>> ipcache_upserts;
+  std::vector<IpPrefix> ipcache_deletes;
   std::vector<std::pair<uint32_t, EndpointState>> endpoint_upserts;
   std::vector<PolicyKey> policy_deletes;
-  std::vector<IpPrefix> ipcache_deletes;
   std::vector<uint32_t> endpoint_deletes;
   std::vector<uint32_t> new_rules;
 

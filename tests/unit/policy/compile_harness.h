@@ -91,32 +91,41 @@ inline bool side_allowed(const DatapathState& s, uint32_t ep, Direction dir, con
   return side_rule(s, ep, dir, peer, proto, port).has_value();
 }
 
-// Applies d to s in the documented order; reports a delete of a missing
-// entry or an upsert that changes nothing.
+// Applies d to s in the documented order (compile.h, Delta); reports a
+// delete of a missing entry, an upsert that changes nothing, and ipcache
+// changes out of prefix-length order.
 inline DatapathState apply_delta(DatapathState s, const Delta& d, std::string* err) {
   auto note = [&](const std::string& m) {
     if (err != nullptr && err->empty()) *err = m;
+  };
+  auto put_endpoints = [&](const std::vector<std::pair<uint32_t, EndpointState>>& entries) {
+    for (const auto& [k, v] : entries) {
+      auto it = s.endpoints.find(k);
+      if (it != s.endpoints.end() && it->second == v) note("no-op endpoint upsert");
+      s.endpoints[k] = v;
+    }
   };
   for (const auto& [k, v] : d.policy_upserts) {
     auto it = s.policy.find(k);
     if (it != s.policy.end() && it->second == v) note("no-op policy upsert");
     s.policy[k] = v;
   }
-  for (const auto& [k, v] : d.ipcache_upserts) {
+  put_endpoints(d.endpoint_loosens);
+  for (size_t i = 0; i < d.ipcache_upserts.size(); ++i) {
+    const auto& [k, v] = d.ipcache_upserts[i];
+    if (i > 0 && d.ipcache_upserts[i - 1].first.len < k.len) note("ipcache upsert " + k.str() + " after a shorter one");
     auto it = s.ipcache.find(k);
     if (it != s.ipcache.end() && it->second == v) note("no-op ipcache upsert " + k.str());
     s.ipcache[k] = v;
   }
-  for (const auto& [k, v] : d.endpoint_upserts) {
-    auto it = s.endpoints.find(k);
-    if (it != s.endpoints.end() && it->second == v) note("no-op endpoint upsert");
-    s.endpoints[k] = v;
+  for (size_t i = 0; i < d.ipcache_deletes.size(); ++i) {
+    const IpPrefix& k = d.ipcache_deletes[i];
+    if (i > 0 && d.ipcache_deletes[i - 1].len > k.len) note("ipcache delete " + k.str() + " after a longer one");
+    if (s.ipcache.erase(k) == 0) note("delete of a missing ipcache entry " + k.str());
   }
+  put_endpoints(d.endpoint_upserts);
   for (const auto& k : d.policy_deletes) {
     if (s.policy.erase(k) == 0) note("delete of a missing policy entry");
-  }
-  for (const auto& k : d.ipcache_deletes) {
-    if (s.ipcache.erase(k) == 0) note("delete of a missing ipcache entry " + k.str());
   }
   for (const auto& k : d.endpoint_deletes) {
     if (s.endpoints.erase(k) == 0) note("delete of a missing endpoint");

@@ -402,7 +402,9 @@ TEST_F(CompileCases, UnknownPodFailsClosedAndAuditFlag) {
   c.pods.push_back({"x", "ghost", {{"app", "g"}}, {addr("10.0.1.9")}, {}});
   Delta d = run();
   EXPECT_EQ(comp.state().endpoints.at(3), (EndpointState{id_of("10.0.1.9"), STRAND_EP_F_AUDIT}));
-  EXPECT_EQ(d.endpoint_upserts.size(), 1U);
+  // It only loosens: written before its peers move.
+  EXPECT_EQ(d.endpoint_loosens.size(), 1U);
+  EXPECT_TRUE(d.endpoint_upserts.empty());
   EXPECT_EQ(d.ipcache_upserts.size(), 1U);
 }
 
@@ -604,6 +606,32 @@ TEST_F(CompileCases, PodLabelChangeMovesTheAddress) {
   uint32_t ib2 = id_of("10.0.1.2");
   EXPECT_EQ(comp.state().policy, (Map{{{1, ib2, kIn, 6, 80, 16}, r}}));
   EXPECT_EQ(d.policy_upserts.size(), 1U);
+}
+
+// Delta order (compile.h): an endpoint entry loosens before the ipcache
+// changes and tightens after them; one that does both gets two writes.
+TEST_F(CompileCases, EndpointEntriesLoosenBeforeThePeersMoveAndTightenAfter) {
+  add("x", "p", app("a")).ingress = {{{block_peer("192.0.2.0/24")}, {}}};
+  run();
+  const uint32_t ia = id_of("10.0.1.1"), ib = id_of("10.0.1.2");
+  EXPECT_EQ(comp.state().endpoints.at(1), (EndpointState{ia, STRAND_EP_F_ENFORCE_INGRESS}));
+  // a: ingress-only becomes egress-only (its block goes); b enters audit.
+  NetworkPolicy& p = c.policies.back();
+  p.ingress.clear();
+  p.ingress_type = false;
+  p.egress_type = true;
+  p.egress = {{{pod_peer(app("b"))}, {}}};
+  eps[1].audit = true;
+  Delta d = run();
+  using Entries = std::vector<std::pair<uint32_t, EndpointState>>;
+  EXPECT_EQ(d.endpoint_loosens, (Entries{{1, {ia, 0}}, {2, {ib, STRAND_EP_F_AUDIT}}}));
+  EXPECT_EQ(d.endpoint_upserts, (Entries{{1, {ia, STRAND_EP_F_ENFORCE_EGRESS}}}));
+  EXPECT_EQ(d.ipcache_deletes, std::vector<IpPrefix>{pfx("192.0.2.0/24")});
+  // b leaves audit: after the peers move.
+  eps[1].audit = false;
+  d = run();
+  EXPECT_TRUE(d.endpoint_loosens.empty());
+  EXPECT_EQ(d.endpoint_upserts, (Entries{{2, {ib, 0}}}));
 }
 
 TEST_F(CompileCases, NamespaceLabelChange) {
