@@ -39,6 +39,10 @@ struct VethSpec {
   uint32_t mtu = 0;            // 0 = kernel default; applied to both ends
   std::optional<Mac> mac;
   std::optional<Mac> peer_mac;
+  // IFLA_NUM_TX_QUEUES and IFLA_NUM_RX_QUEUES of both ends; 0 = kernel default
+  // (a veth gets a queue per possible CPU, each a set of sysfs objects the
+  // kernel creates with the link).
+  uint32_t queues = 0;
 };
 
 // Several changes to one existing link, sent as one RTM_SETLINK so that e.g.

@@ -142,8 +142,14 @@ TEST_F(PluginTest, AddCheckDelLeavesNothing) {
   ASSERT_EQ(ns_exec(pod(1).name(), "ip neigh show", &out), 0);
   EXPECT_NE(out.find("169.254.1.1 dev eth0 lladdr"), std::string::npos) << out;
   EXPECT_NE(out.find("PERMANENT"), std::string::npos) << out;
+  // One queue each way on both ends (the kernel's default is one per possible CPU).
+  ASSERT_EQ(ns_exec(pod(1).name(), "ip -d link show eth0", &out), 0);
+  EXPECT_NE(out.find("numtxqueues 1 numrxqueues 1 "), std::string::npos) << out;
   ASSERT_EQ(ns_exec(node_->name(), "ip route show", &out), 0);
   EXPECT_NE(out.find(ip + " dev st"), std::string::npos) << out;
+  const std::string host_if = r.json["interfaces"][0]["name"];
+  ASSERT_EQ(ns_exec(node_->name(), "ip -d link show " + host_if, &out), 0);
+  EXPECT_NE(out.find("numtxqueues 1 numrxqueues 1 "), std::string::npos) << out;
   EXPECT_EQ(records().size(), 1u);
   EXPECT_EQ(allocations(), std::vector<std::string>{ip});
 

@@ -102,6 +102,27 @@ TEST(NetlinkBuildVethAdd, LeavesOutWhatIsUnset) {
   EXPECT_EQ(build_veth_add(VethSpec{.name = "a", .peer_name = "b"}), want);
 }
 
+TEST(NetlinkBuildVethAdd, QueuesGoToBothEnds) {
+  // clang-format off
+  Message want = bytes({
+      0x78, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01, 0x06, 0, 0, 0, 0, 0, 0, 0, 0,  // nlmsghdr, len 120
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                          // ifinfomsg
+      0x06, 0x00, 0x03, 0x00, 'a', 0x00, 0x00, 0x00,                           // IFLA_IFNAME "a"
+      0x08, 0x00, 0x1f, 0x00, 0x01, 0x00, 0x00, 0x00,                          // IFLA_NUM_TX_QUEUES 1
+      0x08, 0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0x00,                          // IFLA_NUM_RX_QUEUES 1
+      0x40, 0x00, 0x12, 0x80,                                                  // IFLA_LINKINFO, len 64
+      0x09, 0x00, 0x01, 0x00, 'v', 'e', 't', 'h', 0x00, 0x00, 0x00, 0x00,      // IFLA_INFO_KIND
+      0x30, 0x00, 0x02, 0x80,                                                  // IFLA_INFO_DATA, len 48
+      0x2c, 0x00, 0x01, 0x80,                                                  // VETH_INFO_PEER, len 44
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                          // peer ifinfomsg
+      0x06, 0x00, 0x03, 0x00, 'b', 0x00, 0x00, 0x00,                           // IFLA_IFNAME "b"
+      0x08, 0x00, 0x1f, 0x00, 0x01, 0x00, 0x00, 0x00,                          // IFLA_NUM_TX_QUEUES 1
+      0x08, 0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0x00,                          // IFLA_NUM_RX_QUEUES 1
+  });
+  // clang-format on
+  EXPECT_EQ(build_veth_add(VethSpec{.name = "a", .peer_name = "b", .queues = 1}), want);
+}
+
 TEST(NetlinkBuildLinkChange, CarriesOnlyTheRequestedChanges) {
   Message m = build_link_change(LinkChange{.index = 7, .up = true, .mtu = 9000});
   EXPECT_EQ(header(m).nlmsg_type, RTM_SETLINK);
