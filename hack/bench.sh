@@ -13,6 +13,8 @@ STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/cni_addel/run.sh" --driver "$
 echo "== datapath: TCP_RR and iperf3 between two pods, strand's programs vs plain veth routing"
 STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/datapath/run.sh" --tcp-rr "$build_dir/tests/bench_tcp_rr" \
   --rounds "${BENCH_DP_ROUNDS:-5}" --seconds "${BENCH_DP_SECONDS:-10}" --bpf-stats
+echo "== prog_run: per-packet cost of strand's programs (BPF_PROG_TEST_RUN) against a no-op program"
+"$build_dir/tests/bench_prog_run" --repeat 200000 --samples 9 --policies 10000
 echo "== pod_start: 100 pods on 2 strand-lab nodes until reachable, strand vs ptp + host-local"
 STRAND_BIN="$build_dir/bin" bash "$src/tests/bench/pod_start/run.sh" --pods "${BENCH_LAB_PODS:-100}" --rounds "${BENCH_ROUNDS:-3}"
 echo "== policy: TCP_RR and iperf3 with 0/100/1000 NetworkPolicies vs the same rules as iptables (nft, legacy); apply latency"

@@ -40,6 +40,27 @@ std::optional<T> lookup_percpu_sum(int fd, const void* key) {
   return out;
 }
 
+// One test run of `repeat` runs; the kernel's average duration per run (ns).
+std::uint32_t timed_prog(const bpf_program* prog, const Bytes& pkt, std::uint32_t repeat, std::uint32_t want) {
+  __sk_buff ctx{};
+  ctx.ifindex = kTestIfindex;
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.data_in = pkt.data();
+  opts.data_size_in = static_cast<std::uint32_t>(pkt.size());
+  opts.repeat = repeat;
+  opts.ctx_in = &ctx;
+  opts.ctx_size_in = sizeof(ctx);
+  if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) != 0) {
+    fail(std::string("bpf_prog_test_run_opts ") + bpf_program__name(prog), errno);
+  }
+  if (opts.retval != want) {
+    throw std::runtime_error(std::string(bpf_program__name(prog)) + " returned " + std::to_string(opts.retval) +
+                             ", want " + std::to_string(want));
+  }
+  return opts.duration;
+}
+
 RunResult run_prog(const bpf_program* prog, const Bytes& pkt, bool skb) {
   Bytes out(pkt.size() + 256);
   __sk_buff ctx{};
@@ -124,6 +145,10 @@ TcDatapath::~TcDatapath() { strand_tc__destroy(skel_); }
 RunResult TcDatapath::run(Hook hook, const Bytes& pkt) {
   return run_prog(hook == Hook::kFromPod ? skel_->progs.from_pod : skel_->progs.to_pod, pkt,
                   true);
+}
+
+std::uint32_t TcDatapath::run_timed(Hook hook, const Bytes& pkt, std::uint32_t repeat, std::uint32_t want) {
+  return timed_prog(hook == Hook::kFromPod ? skel_->progs.from_pod : skel_->progs.to_pod, pkt, repeat, want);
 }
 
 bpf_object* TcDatapath::object() { return skel_->obj; }

@@ -79,6 +79,9 @@ class TcDatapath {
   TcDatapath& operator=(const TcDatapath&) = delete;
 
   RunResult run(Hook hook, const Bytes& pkt);
+  // Runs pkt `repeat` times in one BPF_PROG_TEST_RUN; the kernel's average
+  // run time in ns (the program's verdict must be `want`, or it throws).
+  std::uint32_t run_timed(Hook hook, const Bytes& pkt, std::uint32_t repeat, std::uint32_t want);
 
   void set_endpoint(std::uint32_t ifindex, const strand_endpoint& ep);
   void add_ipcache(const strand_lpm_key& key, std::uint32_t identity,
