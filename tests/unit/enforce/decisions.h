@@ -60,10 +60,12 @@ class AgreedDecisions {
 
   // "" when every decision write w may have changed (a policy or endpoint
   // write changes only its endpoint's, an ipcache write only the peers in its
-  // prefix) still has its verdict over `live`; else the first that does not.
+  // prefix, an inert write none) still has its verdict over `live`; else the
+  // first that does not.
   // `evaluated` counts the decisions judged.
   std::string recheck(const DatapathState& live, const enforce::testing::FakeKernel::Write& w, size_t write_no,
                       size_t& evaluated) const {
+    if (w.inert) return "";
     for (const auto& [ep, decisions] : by_ep_) {
       if (w.ep && *w.ep != ep) continue;
       for (const auto& [dec, pass] : decisions) {

@@ -79,8 +79,9 @@ int FakeKernel::update(int fd, const void* key, const void* value) {
       auto pk = policy_key(as<strand_policy_key>(key));
       if (!pk) return fail("policy upsert of a key the writer does not make");
       maps[fd][bytes_of(as<strand_policy_key>(key))] = bytes_of(as<strand_policy_value>(value));
+      const bool had = live.policy.contains(*pk);
       live.policy[*pk] = as<strand_policy_value>(value).rule_id;
-      wrote({"policy upsert " + key_str(*pk), pk->ep_id, {}});
+      wrote({"policy upsert " + key_str(*pk), pk->ep_id, {}, had});
       return 0;
     }
     case kIpcacheFd: {
@@ -96,8 +97,10 @@ int FakeKernel::update(int fd, const void* key, const void* value) {
       const auto ep = as<uint32_t>(key);
       const auto v = as<strand_endpoint>(value);
       maps[fd][bytes_of(ep)] = bytes_of(v);
+      auto it = live.endpoints.find(ep);
+      const bool same_flags = it != live.endpoints.end() && it->second.flags == v.flags;
       live.endpoints[ep] = policy::EndpointState{v.identity, v.flags};
-      wrote({"endpoint upsert " + std::to_string(ep), ep, {}});
+      wrote({"endpoint upsert " + std::to_string(ep), ep, {}, same_flags});
       return 0;
     }
     case kHitsFd:

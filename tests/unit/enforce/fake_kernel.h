@@ -38,6 +38,9 @@ struct FakeKernel {
     std::string what;  // "policy upsert ep 1 ...", for the failure message
     std::optional<uint32_t> ep;
     std::optional<IpPrefix> prefix;
+    // Changed nothing a decision reads: a policy entry's rule id, an
+    // endpoint entry's identity or revision.
+    bool inert = false;
   };
 
   std::map<int, std::map<Bytes, Bytes>> maps;     // fd -> key -> value, as written
