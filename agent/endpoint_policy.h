@@ -4,6 +4,8 @@
 // the CNI handshake returns only after admit(), so the pod's very first
 // packet is already judged by its policy.
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "common/endpoint_record.h"
 #include "common/error.h"
@@ -14,6 +16,11 @@ namespace strand::agent {
 class EndpointPolicy {
  public:
   virtual ~EndpointPolicy() = default;
+  // The endpoints an agent start is about to restore (record, host
+  // ifindex), before the first of them is admitted: the first sync then
+  // takes what is pinned to the policy of all of them in one change. The
+  // caller forget()s those it could not restore.
+  virtual void restoring(const std::vector<std::pair<EndpointRecord, uint32_t>>& eps) = 0;
   // A new (or restored) endpoint `rec` on host ifindex ep_id: puts its
   // policy entries and the ipcache entries of its addresses in place and
   // returns the endpoints map value to write for it.

@@ -140,6 +140,18 @@ int Endpoints::restore() {
     log::error("endpoint records not listed", {{"dir", store_.dir()}, {"error", recs.error().message()}});
     return 0;
   }
+  // Policy learns every endpoint to restore before the first is admitted:
+  // its first sync then takes the earlier agent's entries to the policy of
+  // all of them in one make-before-break change. One at a time, the
+  // endpoints not yet admitted would keep entries that name peers by the
+  // earlier agent's identity numbers while the ipcache already gives the
+  // peers this agent's.
+  std::vector<std::pair<EndpointRecord, uint32_t>> restoring;
+  for (const auto& r : *recs) {
+    if (r.state != "ready") continue;
+    if (auto ifindex = host_ifindex(r.host_ifname)) restoring.emplace_back(r, static_cast<uint32_t>(*ifindex));
+  }
+  if (policy_ != nullptr) policy_->restoring(restoring);
   int n = 0;
   std::set<std::string> keep;
   for (const auto& r : *recs) {
@@ -160,6 +172,11 @@ int Endpoints::restore() {
   }
   std::set<__u32> live;
   for (const auto& [k, r] : known_) live.insert(static_cast<__u32>(r.host_ifindex));
+  if (policy_ != nullptr) {
+    for (const auto& [r, ep_id] : restoring) {
+      if (!live.contains(ep_id)) policy_->forget(ep_id);
+    }
+  }
   std::vector<__u32> stale;
   __u32 key = 0, next = 0;
   const void* prev = nullptr;

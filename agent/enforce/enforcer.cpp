@@ -30,6 +30,15 @@ std::set<std::string> audit_namespaces(const model::Model& m) {
   });
 }
 
+policy::LocalEndpoint local_endpoint(const EndpointRecord& rec, uint32_t ep_id) {
+  policy::LocalEndpoint ep;
+  ep.ep_id = ep_id;
+  ep.ns = rec.pod_namespace;
+  ep.name = rec.pod_name;
+  for (const auto& p : rec.ips) ep.ips.push_back(p.addr);
+  return ep;
+}
+
 }  // namespace
 
 Enforcer::Enforcer(model::Model& model, MapFds fds, EnforcerOptions opts)
@@ -53,10 +62,7 @@ Enforcer::~Enforcer() { stop(); }
 Status Enforcer::start() {
   {
     std::lock_guard lock(mu_);
-    // Entries an earlier agent left pinned and this one does not want.
-    need_prune_ = true;
     if (auto st = sync_locked(); !st) return st;
-    if (stats_.pruned > 0) log::info("stale policy entries removed", {{"entries", std::to_string(stats_.pruned)}});
   }
   thread_ = std::thread([this] { run(); });
   return {};
@@ -116,7 +122,22 @@ Status Enforcer::sync_locked() {
     ep.audit = opts_.audit || audit.contains(ep.ns);
     in.endpoints.push_back(std::move(ep));
   }
-  const policy::Delta delta = compiler_.update(in);
+  // Resuming, the difference is taken from what the maps hold, not from
+  // what this compiler last wrote: an earlier agent's entries (numbered by
+  // its own compiler) or a delta written in part.
+  const bool resuming = resume_;
+  policy::Delta delta;
+  if (resuming) {
+    auto pinned = read_pinned(fds_);
+    if (!pinned) {
+      ++stats_.errors;
+      log::error("policy sync failed", {{"error", pinned.error().message()}});
+      return std::unexpected(pinned.error());
+    }
+    delta = compiler_.resume(*pinned, in);
+  } else {
+    delta = compiler_.update(in);
+  }
   note_statuses_locked();
   std::set<uint32_t> attached;
   for (const auto& [id, ep] : endpoints_) attached.insert(id);
@@ -125,21 +146,24 @@ Status Enforcer::sync_locked() {
   if (!n) {
     ++stats_.errors;
     log::error("policy sync failed", {{"error", n.error().message()}});
-    // The compiler believes the delta is written; make it recompute from
-    // scratch next time so nothing half-written is forgotten.
-    compiler_ = policy::Compiler();
-    need_prune_ = true;
+    // The compiler believes the delta is written: next time, from what is.
+    resume_ = true;
     return std::unexpected(n.error());
   }
-  if (need_prune_) {
+  if (resuming) {
+    // Keys the writer does not make (read_pinned() leaves them out).
     auto pruned = prune_stale(fds_, compiler_.state());
     if (!pruned) {
       ++stats_.errors;
       log::error("stale policy entries not removed", {{"error", pruned.error().message()}});
+      resume_ = true;
       return std::unexpected(pruned.error());
     }
     stats_.pruned += *pruned;
-    need_prune_ = false;
+    resume_ = false;
+    log::info("policy resumed from the pinned maps", {{"written", std::to_string(n->written)},
+                                                      {"deleted", std::to_string(n->deleted + *pruned)},
+                                                      {"endpoints", std::to_string(endpoints_.size())}});
   }
   if (!delta.empty()) {
     // Last: tracked connections are judged again by what is in the maps now.
@@ -201,6 +225,11 @@ void Enforcer::note_generation(uint64_t generation, uint64_t model_version) {
   publish_locked();
 }
 
+void Enforcer::restoring(const std::vector<std::pair<EndpointRecord, uint32_t>>& eps) {
+  std::lock_guard lock(mu_);
+  for (const auto& [rec, ep_id] : eps) endpoints_[ep_id] = local_endpoint(rec, ep_id);
+}
+
 Result<strand_endpoint> Enforcer::admit(const EndpointRecord& rec, uint32_t ep_id) {
   // The pod object usually reaches the model before the runtime calls ADD
   // (kubelet only creates sandboxes of pods the API server has); allow the
@@ -211,11 +240,7 @@ Result<strand_endpoint> Enforcer::admit(const EndpointRecord& rec, uint32_t ep_i
     if (stop_ || cv_.wait_until(lock, deadline) == std::cv_status::timeout) break;
   }
   std::lock_guard lock(mu_);
-  policy::LocalEndpoint ep;
-  ep.ep_id = ep_id;
-  ep.ns = rec.pod_namespace;
-  ep.name = rec.pod_name;
-  for (const auto& p : rec.ips) ep.ips.push_back(p.addr);
+  const policy::LocalEndpoint ep = local_endpoint(rec, ep_id);
   auto old = endpoints_.find(ep_id);
   std::optional<policy::LocalEndpoint> before;
   if (old != endpoints_.end()) before = old->second;

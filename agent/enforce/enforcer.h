@@ -6,7 +6,10 @@
 // new state allow; Endpoints calls admit() before a new endpoint's entry is
 // written, so the CNI handshake returns only once the pod's policy is in
 // place. Generations (LocalDirSource::on_generation) are published once the
-// model version they stand for is in the datapath.
+// model version they stand for is in the datapath. The first sync, and the
+// one after a write failed, read the maps back and write the difference
+// from what they hold (Compiler::resume): an earlier agent's entries keep
+// enforcing until the new ones replace them, write by write.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -58,13 +61,14 @@ class Enforcer : public agent::EndpointPolicy {
   Enforcer(const Enforcer&) = delete;
   Enforcer& operator=(const Enforcer&) = delete;
 
-  // The first full sync (and the removal of entries an earlier agent left
-  // pinned), then the thread that follows the model. Call after the
-  // endpoints were restored (admit()), so nothing of theirs is pruned.
+  // The first full sync (unless restoring endpoints did it), then the thread
+  // that follows the model. Call after the endpoints were restored, so
+  // nothing of theirs is taken away.
   [[nodiscard]] Status start();
   void stop();
 
   // EndpointPolicy
+  void restoring(const std::vector<std::pair<EndpointRecord, uint32_t>>& eps) override;
   [[nodiscard]] Result<strand_endpoint> admit(const EndpointRecord& rec, uint32_t ep_id) override;
   void forget(uint32_t ep_id) override;
   [[nodiscard]] strand_endpoint entry(uint32_t ep_id) const override;
@@ -83,7 +87,8 @@ class Enforcer : public agent::EndpointPolicy {
   }
 
  private:
-  // Compiles the current model and endpoints and writes the difference.
+  // Compiles the current model and endpoints and writes the difference
+  // (from what the maps hold when resume_ says the compiler does not know).
   Status sync_locked();
   // Counts the compiler's policy statuses and logs each policy that became
   // not enforced (or changed reason) and each that is enforced again.
@@ -103,7 +108,9 @@ class Enforcer : public agent::EndpointPolicy {
   EnforcerStats stats_;
   std::map<std::string, std::string> not_enforced_;  // policy -> reason, as last logged
   uint32_t rev_;  // strand_endpoint.policy_rev of the current state
-  bool need_prune_ = false;  // the maps may hold entries the compiler does not know
+  // The maps hold what the compiler does not know (an earlier agent's
+  // entries, a delta written in part): the next sync resumes from them.
+  bool resume_ = true;
 
   std::mutex sig_mu_;  // dirty_, stop_ (never held while taking mu_)
   bool dirty_ = true;

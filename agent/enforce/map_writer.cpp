@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -34,6 +35,42 @@ strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s, u
   e.flags = s.flags;
   e.policy_rev = policy_rev;
   return e;
+}
+
+std::optional<IpPrefix> ipcache_prefix(const strand_lpm_key& k) {
+  IpPrefix p;
+  if (k.family == STRAND_FAMILY_IPV4) {
+    p.addr.family = AF_INET;
+  } else if (k.family == STRAND_FAMILY_IPV6) {
+    p.addr.family = AF_INET6;
+  } else {
+    return std::nullopt;
+  }
+  if (k.prefixlen < STRAND_LPM_PREFIX(0) || k.prefixlen > STRAND_LPM_PREFIX(p.addr.max_prefix())) return std::nullopt;
+  p.len = static_cast<uint8_t>(k.prefixlen - STRAND_LPM_PREFIX(0));
+  std::memcpy(p.addr.bytes.data(), k.addr, p.addr.size());
+  // Only what ipcache_key() writes: host bits and padding zero.
+  const strand_lpm_key again = ipcache_key(p);
+  if (std::memcmp(&again, &k, sizeof(k)) != 0) return std::nullopt;
+  return p.network();
+}
+
+std::optional<policy::PolicyKey> policy_key(const strand_policy_key& k) {
+  if (k.dir != STRAND_DIR_EGRESS && k.dir != STRAND_DIR_INGRESS) return std::nullopt;
+  policy::PolicyKey out;
+  out.ep_id = ntohl(k.ep_id);
+  out.remote_identity = ntohl(k.remote_identity);
+  out.dir = static_cast<policy::Direction>(k.dir);
+  if (k.prefixlen != STRAND_POLICY_PREFIX_ANY_PROTO) {
+    if (k.prefixlen < STRAND_POLICY_PREFIX_ANY_PORT || k.prefixlen > STRAND_POLICY_PREFIX_FULL) return std::nullopt;
+    out.proto = k.proto;
+    out.port = ntohs(k.dport);
+    out.port_bits = static_cast<uint8_t>(k.prefixlen - STRAND_POLICY_PREFIX_ANY_PORT);
+  }
+  // Only what to_bpf() writes (a port-less key has proto and port zero).
+  const strand_policy_key again = out.to_bpf();
+  if (std::memcmp(&again, &k, sizeof(k)) != 0) return std::nullopt;
+  return out;
 }
 
 namespace {
@@ -146,6 +183,46 @@ Result<std::vector<Key>> all_keys(int fd, const char* map) {
 }
 
 }  // namespace
+
+namespace {
+
+// fn(key, value) for every entry of map fd; entries deleted meanwhile are skipped.
+template <typename Key, typename Value, typename F>
+Status each_entry(int fd, const char* map, F&& fn) {
+  auto keys = all_keys<Key>(fd, map);
+  if (!keys) return std::unexpected(keys.error());
+  for (const Key& k : *keys) {
+    Value v{};
+    if (bpf_map_lookup_elem(fd, &k, &v) != 0) {
+      if (errno == ENOENT) continue;
+      return fail_errno(std::string("bpf_map_lookup_elem ") + map);
+    }
+    fn(k, v);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<policy::DatapathState> read_pinned(const MapFds& fds) {
+  policy::DatapathState s;
+  auto ipcache = each_entry<strand_lpm_key, strand_ipcache_value>(
+      fds.ipcache, "ipcache", [&](const strand_lpm_key& k, const strand_ipcache_value& v) {
+        if (auto p = ipcache_prefix(k)) s.ipcache[*p] = policy::IpcacheValue{v.identity, v.cidr_identity};
+      });
+  if (!ipcache) return std::unexpected(ipcache.error());
+  auto pol = each_entry<strand_policy_key, strand_policy_value>(
+      fds.policy, "policy", [&](const strand_policy_key& k, const strand_policy_value& v) {
+        if (auto pk = policy_key(k)) s.policy[*pk] = v.rule_id;
+      });
+  if (!pol) return std::unexpected(pol.error());
+  auto eps = each_entry<uint32_t, strand_endpoint>(fds.endpoints, "endpoints",
+                                                   [&](uint32_t ep, const strand_endpoint& v) {
+                                                     s.endpoints[ep] = policy::EndpointState{v.identity, v.flags};
+                                                   });
+  if (!eps) return std::unexpected(eps.error());
+  return s;
+}
 
 Result<size_t> prune_stale(const MapFds& fds, const policy::DatapathState& state) {
   std::set<std::vector<uint8_t>> want_policy;

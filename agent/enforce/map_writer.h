@@ -5,8 +5,10 @@
 // that loosen, ipcache upserts (longest prefix first), ipcache deletes
 // (shortest prefix first), the other endpoint entries, policy deletes.
 // Endpoint deletes are left to Endpoints, which owns the entries' existence.
+// Reads the maps back as a DatapathState (what an earlier agent left pinned).
 // The key conversions are pure and unit-tested.
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include "agent/policy/compile.h"
@@ -26,6 +28,10 @@ struct MapFds {
 [[nodiscard]] strand_lpm_key ipcache_key(const IpPrefix& p);
 [[nodiscard]] strand_ipcache_value ipcache_value(const policy::IpcacheValue& v);
 [[nodiscard]] strand_endpoint endpoint_value(uint32_t ep_id, const policy::EndpointState& s, uint32_t policy_rev);
+// The inverses of ipcache_key() and PolicyKey::to_bpf(); nullopt for a key
+// neither writes (a family, prefix length or direction out of range).
+[[nodiscard]] std::optional<IpPrefix> ipcache_prefix(const strand_lpm_key& k);
+[[nodiscard]] std::optional<policy::PolicyKey> policy_key(const strand_policy_key& k);
 
 struct WriteCounts {
   size_t written = 0;
@@ -43,6 +49,10 @@ struct WriteCounts {
 // the maps (strand_endpoint.policy_rev).
 [[nodiscard]] Status write_revision(const MapFds& fds, const policy::DatapathState& state,
                                     const std::set<uint32_t>& endpoints, uint32_t policy_rev);
+
+// The policy, ipcache and endpoints maps as they are, decoded. Keys no
+// writer makes are left out (prune_stale() removes them).
+[[nodiscard]] Result<policy::DatapathState> read_pinned(const MapFds& fds);
 
 // Deletes every policy and ipcache key the state does not have (entries an
 // earlier agent left pinned): ipcache keys shortest prefix first, then

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "agent/policy/id_alloc.h"
+#include "agent/policy/identity_carry.h"
 #include "agent/policy/policy_table.h"
 #include "agent/policy/port_blocks.h"
 #include "agent/policy/regions.h"
@@ -40,7 +41,6 @@ bool Delta::empty() const {
 
 namespace {
 
-constexpr uint32_t kFirstIdentity = 256;
 constexpr uint32_t kAny = STRAND_POLICY_ANY_IDENTITY;
 
 uint8_t proto_number(Protocol p) {
@@ -134,6 +134,21 @@ struct PodEntry {
 
 using PodName = std::pair<std::string, std::string>;
 
+// Appends s so that no two sequences of strings append the same text.
+void put(std::string& out, std::string_view s) {
+  out += std::to_string(s.size());
+  out += ':';
+  out += s;
+}
+
+void put(std::string& out, const Labels& labels) {
+  for (const auto& [k, v] : labels) {
+    put(out, k);
+    put(out, v);
+  }
+  out += '|';
+}
+
 IpPrefix host_prefix(const IpAddr& ip) { return IpPrefix{ip, static_cast<uint8_t>(ip.max_prefix())}; }
 
 // The flags of an endpoint entry that lets through what either the old or
@@ -166,6 +181,7 @@ struct Compiler::Impl {
   std::map<LabelKey, uint32_t> label_ids;
   std::map<std::vector<uint32_t>, uint32_t> cidr_ids;
   std::vector<uint32_t> new_idents;    // created in this update
+  std::map<std::string, uint32_t> preferred;  // ident_key -> number (resume(): numbers kept)
   std::vector<uint32_t> maybe_dead;    // label identities that lost a ref
 
   // ipBlocks and regions.
@@ -284,8 +300,42 @@ struct Compiler::Impl {
 
   // ---- identities --------------------------------------------------------
 
+  // What an identity stands for, as text that is the same in any compiler.
+  std::string ident_key(const Ident& id) const {
+    std::string out;
+    if (id.kind == IdentityInfo::Kind::kPod) {
+      out = "pod";
+      put(out, id.label.ns);
+      put(out, id.label.ns_labels);
+      put(out, id.label.labels);
+      for (const auto& [name, proto, port] : id.label.named) {
+        put(out, name);
+        out += std::to_string(proto) + "/" + std::to_string(port) + ",";
+      }
+      return out;
+    }
+    std::vector<std::string> bs;  // the ipBlocks by value: block ids are this compiler's
+    for (uint32_t b : id.sig) {
+      const BlockKey& k = blocks.at(b).first;
+      std::string text = k.cidr.str();
+      for (const IpPrefix& x : k.except) text += " -" + x.str();
+      bs.push_back(std::move(text));
+    }
+    std::ranges::sort(bs);
+    out = "cidr";
+    for (const std::string& b : bs) put(out, b);
+    return out;
+  }
+
   uint32_t new_ident(Ident id) {
-    uint32_t n = *ident_alloc.allocate();  // 2^32 numbers: never exhausted in practice
+    uint32_t n = 0;
+    auto it = preferred.empty() ? preferred.end() : preferred.find(ident_key(id));
+    if (it != preferred.end()) {
+      n = it->second;
+      preferred.erase(it);
+    } else {
+      n = *ident_alloc.allocate();  // 2^32 numbers: never exhausted in practice
+    }
     idents.emplace(n, std::move(id));
     new_idents.push_back(n);
     return n;
@@ -962,6 +1012,27 @@ Compiler::Compiler(Compiler&&) noexcept = default;
 Compiler& Compiler::operator=(Compiler&&) noexcept = default;
 
 Delta Compiler::update(const CompileInput& in) { return impl_->update(in); }
+
+Delta Compiler::resume(const DatapathState& pinned, const CompileInput& in) {
+  // A compiler of its own numbers the new state first, to see which of its
+  // identities have the same addresses as a pinned one; the real one then
+  // gives those the pinned number and the rest numbers pinned does not use.
+  Impl scratch(impl_->limits);
+  (void)scratch.update(in);
+  auto next = std::make_unique<Impl>(impl_->limits);
+  for (const auto& [fresh, old] : same_addresses(pinned, scratch.state)) {
+    next->preferred.emplace(scratch.ident_key(scratch.idents.at(fresh)), old);
+  }
+  for (uint32_t n : identity_numbers(pinned)) next->ident_alloc.take(n);
+  // What the maps hold is the state to diff against.
+  next->state.ipcache = pinned.ipcache;
+  next->state.endpoints = pinned.endpoints;
+  next->table.assume(pinned.policy);
+  impl_ = std::move(next);
+  Delta d = impl_->update(in);
+  impl_->preferred.clear();
+  return d;
+}
 
 const DatapathState& Compiler::state() const { return impl_->state; }
 

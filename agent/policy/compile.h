@@ -73,6 +73,9 @@
 
 namespace strand::policy {
 
+// Identity numbers below are reserved (0, HOST, WORLD).
+inline constexpr uint32_t kFirstIdentity = 256;
+
 enum class Direction : uint8_t { kEgress = STRAND_DIR_EGRESS, kIngress = STRAND_DIR_INGRESS };
 
 // One endpoint of this node (from the CNI endpoint records).
@@ -212,6 +215,16 @@ class Compiler {
   // Brings state() to what `in` requires and returns the difference from the
   // previous state(). The first call returns the whole state as upserts.
   [[nodiscard]] Delta update(const CompileInput& in);
+
+  // Starts over from `pinned`, what the maps hold (an earlier agent's
+  // state, or a delta written in part): forgets everything, compiles `in`
+  // and returns the difference from `pinned`, so writing it takes the maps
+  // to state() in the Delta's order. An identity keeps its pinned number
+  // when it stands for exactly the same addresses in both states; every
+  // other one gets a number `pinned` does not use (agent/policy/
+  // identity_carry.h says why either keeps every decision both states
+  // agree on). Rule ids are numbered afresh.
+  [[nodiscard]] Delta resume(const DatapathState& pinned, const CompileInput& in);
 
   [[nodiscard]] const DatapathState& state() const;
   [[nodiscard]] std::optional<RuleInfo> rule(uint32_t rule_id) const;

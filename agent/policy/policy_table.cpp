@@ -30,6 +30,10 @@ void PolicyTable::remove(const PolicyKey& k, uint32_t rule_id) {
   }
 }
 
+void PolicyTable::assume(const std::map<PolicyKey, uint32_t>& pinned) {
+  for (const auto& [k, rule] : pinned) before_[k] = rule;
+}
+
 void PolicyTable::take_changes(std::vector<std::pair<PolicyKey, uint32_t>>& upserts,
                                std::vector<PolicyKey>& deletes) {
   for (const auto& [k, old] : before_) {

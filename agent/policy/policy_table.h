@@ -23,6 +23,11 @@ class PolicyTable {
   // rule_id must have been added for k.
   void remove(const PolicyKey& k, uint32_t rule_id);
 
+  // The map holds `pinned` (what an earlier agent left) though no rule
+  // contributes to it: the next take_changes() deletes what no rule added
+  // since and upserts what differs. Only before the first add().
+  void assume(const std::map<PolicyKey, uint32_t>& pinned);
+
   // The changes since the last take_changes() (or construction), sorted by
   // key; keys whose value ended where it started are left out.
   void take_changes(std::vector<std::pair<PolicyKey, uint32_t>>& upserts, std::vector<PolicyKey>& deletes);

@@ -41,6 +41,24 @@ auto in_netns(const std::string& path, F fn) {
   return fut.get();
 }
 
+// Whether a TCP connection to ip:port completes within timeout_ms, from the
+// calling thread's netns.
+bool connect_within(const std::string& ip, uint16_t port, int timeout_ms) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0) return true;
+  if (errno != EINPROGRESS) return false;
+  pollfd p{fd.get(), POLLOUT, 0};
+  if (::poll(&p, 1, timeout_ms) != 1) return false;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  return err == 0;
+}
+
 std::string pod_manifest(const std::string& name, const std::string& app) {
   return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + ", namespace: default, labels: {app: " + app +
          "}}\nspec: {nodeName: n, containers: [{name: c, ports: [{name: web, containerPort: 8080}]}]}\n";
@@ -133,7 +151,7 @@ class PolicyTest : public AgentFixture {
   }
 
   // A TCP server accepting (and closing) connections in pod `index`.
-  void serve(int index) {
+  void serve(int index, uint16_t port = kPort) {
     auto srv = std::make_unique<Server>();
     srv->fd = in_netns(pod_path(index), [] { return UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
     ASSERT_TRUE(srv->fd);
@@ -141,9 +159,10 @@ class PolicyTest : public AgentFixture {
     ::setsockopt(srv->fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_port = htons(kPort);
+    a.sin_port = htons(port);
     ASSERT_EQ(::bind(srv->fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)), 0) << std::strerror(errno);
-    ASSERT_EQ(::listen(srv->fd.get(), 64), 0);
+    // Room for the probers' bursts while the accepting thread waits for a CPU.
+    ASSERT_EQ(::listen(srv->fd.get(), 1024), 0);
     Server* s = srv.get();
     srv->thread = std::jthread([s](std::stop_token st) {
       while (!st.stop_requested()) {
@@ -158,21 +177,33 @@ class PolicyTest : public AgentFixture {
 
   // Whether a TCP connection from pod `from` to ip:kPort completes within 1 s.
   bool connects(int from, const std::string& ip) {
-    return in_netns(pod_path(from), [&] {
-      UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(kPort);
-      ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
-      if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0) return true;
-      if (errno != EINPROGRESS) return false;
-      pollfd p{fd.get(), POLLOUT, 0};
-      if (::poll(&p, 1, 1000) != 1) return false;
-      int err = 0;
-      socklen_t len = sizeof(err);
-      ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-      return err == 0;
+    return in_netns(pod_path(from), [&] { return connect_within(ip, kPort, 1000); });
+  }
+
+  // Connections from pod `from` to ip:port one after the other, 1 ms apart,
+  // each given timeout_ms (a dropped SYN is sent again only after 1 s: any
+  // drop is a failure), until the prober's thread is stopped.
+  struct Prober {
+    std::atomic<int> attempts{0};
+    std::atomic<int> completed{0};
+    std::jthread thread;
+  };
+  std::unique_ptr<Prober> probe(int from, const std::string& ip, uint16_t port, int timeout_ms) {
+    auto p = std::make_unique<Prober>();
+    Prober* raw = p.get();
+    p->thread = std::jthread([raw, path = pod_path(from), ip, port, timeout_ms](std::stop_token st) {
+      auto ns = Netns::open(path);
+      if (!ns) return;
+      auto guard = ns->enter();
+      if (!guard) return;
+      while (!st.stop_requested()) {
+        const bool ok = connect_within(ip, port, timeout_ms);
+        ++raw->attempts;
+        if (ok) ++raw->completed;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
     });
+    return p;
   }
 
   nlohmann::json policy_drops(const std::string& pod) {
@@ -489,6 +520,62 @@ TEST_F(PolicyTest, AgentRestartKeepsEnforcingWithoutAGap) {
   ASSERT_NO_FATAL_FAILURE(sync());
   EXPECT_TRUE(connects(1, ip_b));
   EXPECT_FALSE(connects(3, ip_b));
+}
+
+// kill -9 and a restart while clients keep connecting. The pods reach the
+// first agent one by one (server, other, four fillers, client last), so it
+// numbers their identities in that order; the restarted agent compiles them
+// all at once, in name order, so a fresh numbering swaps them (client,
+// server, other, filler). Allowed: the client to the server's named port.
+// Denied: the client to another port, a filler to the named port (the
+// filler's fresh number is the client's old one), the other pod.
+TEST_F(PolicyTest, AgentKilledAndRestartedUnderTrafficNeverDropsAllowedNorPassesDenied) {
+  constexpr uint16_t kOtherPort = 9090;
+  ASSERT_NO_FATAL_FAILURE(start());
+  write("allow-client.yaml", kAllowClient);
+  ASSERT_NO_FATAL_FAILURE(sync());
+  const std::string ip_b = add_pod("b", 2, "server");
+  add_pod("c", 3, "other");
+  for (int i = 4; i < 8; ++i) add_pod(std::string(1, static_cast<char>('a' + i - 1)), i, "filler");
+  add_pod("a", 1, "client");
+  ASSERT_NO_FATAL_FAILURE(serve(2));
+  ASSERT_NO_FATAL_FAILURE(serve(2, kOtherPort));
+  ASSERT_NO_FATAL_FAILURE(sync());
+  ASSERT_TRUE(connects(1, ip_b));
+  ASSERT_FALSE(connects(4, ip_b));
+  const uint32_t server_identity = endpoint_entry(record("b").host_ifindex).value_or(strand_endpoint{}).identity;
+
+  auto allowed = probe(1, ip_b, kPort, 300);
+  std::vector<std::pair<std::string, std::unique_ptr<Prober>>> denied;
+  for (int copy = 0; copy < 2; ++copy) {
+    denied.emplace_back("client to port 9090", probe(1, ip_b, kOtherPort, 30));
+    denied.emplace_back("filler d", probe(4, ip_b, kPort, 30));
+    denied.emplace_back("filler g", probe(7, ip_b, kPort, 30));
+    denied.emplace_back("other", probe(3, ip_b, kPort, 30));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop_agent(SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_NO_FATAL_FAILURE(start());
+  gen_ = 0;  // a new agent reports from 0 again
+  ASSERT_NO_FATAL_FAILURE(sync());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  allowed->thread.request_stop();
+  for (auto& [what, p] : denied) p->thread.request_stop();
+  allowed->thread.join();
+  for (auto& [what, p] : denied) p->thread.join();
+
+  int denied_attempts = 0;
+  EXPECT_GT(allowed->attempts.load(), 100);
+  EXPECT_EQ(allowed->completed.load(), allowed->attempts.load()) << "allowed connections failed: " << agent_log();
+  for (const auto& [what, p] : denied) {
+    denied_attempts += p->attempts.load();
+    EXPECT_GT(p->attempts.load(), 10) << what;
+    EXPECT_EQ(p->completed.load(), 0) << what << ": denied connections passed " << agent_log();
+  }
+  std::printf("allowed: %d connections; denied: %d attempts\n", allowed->attempts.load(), denied_attempts);
+  // The restart kept the identity numbers (the same pods, the same addresses).
+  EXPECT_EQ(endpoint_entry(record("b").host_ifindex).value_or(strand_endpoint{}).identity, server_identity);
 }
 
 }  // namespace

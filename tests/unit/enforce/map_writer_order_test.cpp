@@ -1,16 +1,10 @@
 // Make-before-break, one map write at a time: write_delta() (the agent's real
-// writer, agent/enforce/map_writer.cpp) runs against a fake kernel, and after
-// every single bpf_map_update_elem / bpf_map_delete_elem the datapath, over
-// the maps as they are at that moment (the lookup emulation of
-// tests/unit/policy/compile_harness.h, plus audit: an audited endpoint's
-// would-be drops pass), must let through every (endpoint, direction, peer,
+// writer, agent/enforce/map_writer.cpp) runs against a fake kernel
+// (fake_kernel.h), and after every single bpf_map_update_elem /
+// bpf_map_delete_elem the datapath, over the maps as they are at that moment
+// (decisions.h), must let through every (endpoint, direction, peer,
 // protocol, port) that both the state before the update and the state after
 // it let through.
-//
-// The seam is the link: this binary defines bpf_map_update_elem and
-// bpf_map_delete_elem itself, so map_writer.o's calls resolve to them instead
-// of libbpf's (linked as a shared library; the executable's definitions win).
-// No root, no BPF: the fds are fake numbers the fake kernel knows.
 //
 // What the order (agent/policy/compile.h, Delta) must get right: a policy
 // entry deleted while an ipcache prefix still gives addresses its identity
@@ -19,10 +13,8 @@
 // its old identity (random updates); one that stops enforcing a direction
 // and starts the other, or leaves audit, while its peers move (a case each:
 // rare in random updates).
-#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
-#include <cerrno>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -31,185 +23,16 @@
 #include <vector>
 
 #include "agent/enforce/map_writer.h"
+#include "tests/unit/enforce/decisions.h"
+#include "tests/unit/enforce/fake_kernel.h"
 #include "tests/unit/policy/compile_harness.h"
 
 namespace strand::policy::testing {
 namespace {
 
-constexpr int kPolicyFd = 901;
-constexpr int kIpcacheFd = 902;
-constexpr int kEndpointsFd = 903;
-constexpr int kHitsFd = 904;
-
-using Bytes = std::vector<uint8_t>;
-
-template <typename T>
-Bytes bytes_of(const T& v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  return {p, p + sizeof(T)};
-}
-
-std::string key_str(const PolicyKey& k) {
-  return "ep " + std::to_string(k.ep_id) + " " + dir_str(k.dir) + " identity " + std::to_string(k.remote_identity) +
-         " proto " + std::to_string(k.proto) + " port " + std::to_string(k.port) + "/" + std::to_string(k.port_bits);
-}
-
-// The maps as the kernel holds them, decoded back into a DatapathState. Keys
-// are known by their bytes: every key a delta writes is one of the old or the
-// new state.
-struct FakeKernel {
-  DatapathState live;
-  std::map<Bytes, PolicyKey> policy_keys;
-  std::map<Bytes, IpPrefix> ipcache_keys;
-  // What a write changed: the decisions of one endpoint, or of the peers in one prefix.
-  struct Write {
-    std::string what;  // "policy upsert ep 1 ...", for the failure message
-    std::optional<uint32_t> ep;
-    std::optional<IpPrefix> prefix;
-  };
-  std::vector<std::string> writes;                // in order
-  std::function<void(const Write&)> after_write;  // the check, after every write
-  std::string error;                              // a write the fake could not decode
-
-  void learn(const DatapathState& s) {
-    for (const auto& [k, _] : s.policy) policy_keys.emplace(bytes_of(k.to_bpf()), k);
-    for (const auto& [p, _] : s.ipcache) ipcache_keys.emplace(bytes_of(enforce::ipcache_key(p)), p);
-  }
-
-  // The key behind a policy or ipcache key's bytes, nullptr for one of neither state.
-  template <typename Key, typename BpfKey>
-  static const Key* decode(const std::map<Bytes, Key>& known, const void* key) {
-    const auto* b = static_cast<const uint8_t*>(key);
-    auto it = known.find(Bytes(b, b + sizeof(BpfKey)));
-    return it == known.end() ? nullptr : &it->second;
-  }
-  [[nodiscard]] const PolicyKey* policy_key(const void* key) const {
-    return decode<PolicyKey, strand_policy_key>(policy_keys, key);
-  }
-  [[nodiscard]] const IpPrefix* ipcache_prefix(const void* key) const {
-    return decode<IpPrefix, strand_lpm_key>(ipcache_keys, key);
-  }
-
-  int fail(const std::string& what) {
-    if (error.empty()) error = what;
-    errno = EINVAL;
-    return -1;
-  }
-
-  void wrote(const Write& w) {
-    writes.push_back(w.what);
-    if (after_write) after_write(w);
-  }
-
-  // bpf_map_update_elem on the fake maps.
-  int update(int fd, const void* key, const void* value) {
-    switch (fd) {
-      case kPolicyFd: {
-        const PolicyKey* pk = policy_key(key);
-        if (pk == nullptr) return fail("policy upsert of a key of neither state");
-        live.policy[*pk] = static_cast<const strand_policy_value*>(value)->rule_id;
-        wrote({"policy upsert " + key_str(*pk), pk->ep_id, {}});
-        return 0;
-      }
-      case kIpcacheFd: {
-        const IpPrefix* p = ipcache_prefix(key);
-        if (p == nullptr) return fail("ipcache upsert of a prefix of neither state");
-        const auto* v = static_cast<const strand_ipcache_value*>(value);
-        live.ipcache[*p] = IpcacheValue{v->identity, v->cidr_identity};
-        wrote({"ipcache upsert " + p->str(), {}, *p});
-        return 0;
-      }
-      case kEndpointsFd: {
-        const uint32_t ep = *static_cast<const uint32_t*>(key);
-        const auto* v = static_cast<const strand_endpoint*>(value);
-        live.endpoints[ep] = EndpointState{v->identity, v->flags};
-        wrote({"endpoint upsert " + std::to_string(ep), ep, {}});
-        return 0;
-      }
-      case kHitsFd:
-        return 0;  // rule hit counters: no decision reads them
-      default:
-        return errno = EBADF, -1;
-    }
-  }
-
-  // bpf_map_delete_elem on the fake maps (write_delta deletes only policy and ipcache keys).
-  int remove(int fd, const void* key) {
-    if (fd == kPolicyFd) {
-      const PolicyKey* pk = policy_key(key);
-      if (pk == nullptr || live.policy.erase(*pk) == 0) return errno = ENOENT, -1;
-      wrote({"policy delete " + key_str(*pk), pk->ep_id, {}});
-      return 0;
-    }
-    if (fd == kIpcacheFd) {
-      const IpPrefix* p = ipcache_prefix(key);
-      if (p == nullptr || live.ipcache.erase(*p) == 0) return errno = ENOENT, -1;
-      wrote({"ipcache delete " + p->str(), {}, *p});
-      return 0;
-    }
-    return errno = EBADF, -1;
-  }
-};
-
-FakeKernel* g_kernel = nullptr;
-
-}  // namespace
-}  // namespace strand::policy::testing
-
-using strand::policy::testing::g_kernel;
-
-extern "C" int bpf_map_update_elem(int fd, const void* key, const void* value, __u64 /*flags*/) {
-  return g_kernel != nullptr ? g_kernel->update(fd, key, value) : (errno = EBADF, -1);
-}
-
-extern "C" int bpf_map_delete_elem(int fd, const void* key) {
-  return g_kernel != nullptr ? g_kernel->remove(fd, key) : (errno = EBADF, -1);
-}
-
-namespace strand::policy::testing {
-namespace {
-
-// One decision the datapath takes: endpoint ep, direction, peer address, protocol, port.
-struct Decision {
-  uint32_t ep;
-  Direction dir;
-  IpAddr peer;
-  uint8_t proto;
-  uint16_t port;
-
-  [[nodiscard]] std::string str() const {
-    return "ep " + std::to_string(ep) + " " + dir_str(dir) + " peer " + peer.str() + " " + std::to_string(proto) + "/" +
-           std::to_string(port);
-  }
-};
-
-// Whether the datapath lets the decision through: allowed by policy, or
-// denied and passed by audit.
-bool passes(const DatapathState& s, const Decision& d) {
-  auto e = s.endpoints.find(d.ep);
-  if (e != s.endpoints.end() && (e->second.flags & STRAND_EP_F_AUDIT) != 0) return true;
-  return side_allowed(s, d.ep, d.dir, d.peer, d.proto, d.port);
-}
-
-// Every decision both states let through, over the peers and ports either cluster mentions.
-std::vector<Decision> allowed_by_both(const DatapathState& before, const DatapathState& after,
-                                      const std::vector<IpAddr>& peers, const std::vector<uint16_t>& ports) {
-  std::vector<Decision> out;
-  for (const auto& [ep, _] : after.endpoints) {
-    if (!before.endpoints.contains(ep)) continue;
-    for (Direction dir : {Direction::kEgress, Direction::kIngress}) {
-      for (const IpAddr& peer : peers) {
-        for (uint8_t proto : {uint8_t{6}, uint8_t{17}, uint8_t{132}}) {
-          for (uint16_t port : ports) {
-            const Decision d{ep, dir, peer, proto, port};
-            if (passes(before, d) && passes(after, d)) out.push_back(d);
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
+using enforce::testing::FakeKernel;
+using enforce::testing::g_kernel;
+using enforce::testing::kFakeFds;
 
 struct OrderCheck {
   size_t writes = 0;     // individual map writes checked
@@ -221,44 +44,21 @@ struct OrderCheck {
 std::string write_and_check(const DatapathState& before, const DatapathState& after, const Delta& d,
                             const std::vector<IpAddr>& peers, const std::vector<uint16_t>& ports, OrderCheck& stats) {
   FakeKernel k;
-  k.live = before;
-  k.learn(before);
-  k.learn(after);
-  // By endpoint: a policy or endpoint write changes only its endpoint's decisions.
-  std::map<uint32_t, std::vector<Decision>> both;
-  for (Decision& dec : allowed_by_both(before, after, peers, ports)) both[dec.ep].push_back(std::move(dec));
+  k.load(before);
+  const AgreedDecisions both(before, after, peers, ports, false);
   std::string violation;
-  auto recheck = [&](const Decision& dec, const FakeKernel::Write& w) {
-    ++stats.decisions;
-    if (passes(k.live, dec)) return true;
-    violation = "after write #" + std::to_string(k.writes.size()) + " (" + w.what + ") " + dec.str() +
-                " is dropped, though let through before and after the update";
-    return false;
-  };
   k.after_write = [&](const FakeKernel::Write& w) {
     ++stats.writes;
-    if (!violation.empty()) return;
-    for (const auto& [ep, decisions] : both) {
-      if (w.ep && *w.ep != ep) continue;
-      for (const Decision& dec : decisions) {
-        if (w.prefix && !w.prefix->contains(dec.peer)) continue;
-        if (!recheck(dec, w)) return;
-      }
-    }
+    if (violation.empty()) violation = both.recheck(k.live, w, k.writes.size(), stats.decisions);
   };
   std::set<uint32_t> attached;
   for (const auto& [ep, _] : after.endpoints) attached.insert(ep);
   g_kernel = &k;
-  const enforce::MapFds fds{kPolicyFd, kIpcacheFd, kEndpointsFd, kHitsFd};
-  auto n = enforce::write_delta(fds, d, attached, 7);
+  auto n = enforce::write_delta(kFakeFds, d, attached, 7);
   g_kernel = nullptr;
   if (!k.error.empty()) return "fake kernel: " + k.error;
   if (!n) return "writer: " + n.error().message();
-  if (!violation.empty()) {
-    std::string trail;
-    for (size_t i = 0; i < k.writes.size(); ++i) trail += "  #" + std::to_string(i + 1) + " " + k.writes[i] + "\n";
-    return violation + "\nwrites:\n" + trail;
-  }
+  if (!violation.empty()) return violation + "\nwrites:\n" + trail(k.writes);
   // Endpoint deletes are the Endpoints' (write_delta leaves them); the rest is the new state.
   DatapathState got = k.live;
   for (uint32_t ep : d.endpoint_deletes) got.endpoints.erase(ep);
@@ -499,6 +299,67 @@ TEST(MapWriterOrder, AuditEndsWhileItsPeerMoves) {
                f.cluster.policies.front().ingress.push_back({{block("192.0.2.0/24")}, {tcp(80)}});
              },
              {1, Direction::kIngress, addr("192.0.2.5"), 6, 80});
+}
+
+// read_pinned() gives back what write_delta() wrote, over random worlds
+// and their updates (what a restarted agent diffs against).
+TEST(MapWriterReadBack, ReadsBackWhatWasWritten) {
+  for (uint32_t seed = 1; seed <= seeds(8); ++seed) {
+    Rand r(seed * 7919);
+    World w = random_world(r);
+    Compiler c;
+    FakeKernel k;
+    g_kernel = &k;
+    for (int step = 0; step < 6; ++step) {
+      const Delta d = c.update(w.input());
+      std::set<uint32_t> attached;
+      for (const auto& [ep, _] : c.state().endpoints) attached.insert(ep);
+      ASSERT_TRUE(enforce::write_delta(kFakeFds, d, attached, 3).has_value());
+      auto back = enforce::read_pinned(kFakeFds);
+      ASSERT_TRUE(back.has_value()) << back.error().message();
+      DatapathState want = c.state();
+      // Endpoint entries are not write_delta's to delete: compare the rest.
+      back->endpoints = want.endpoints = {};
+      EXPECT_EQ(*back, want) << "seed " << seed << " step " << step;
+      std::string what;
+      mutate(r, w, what);
+    }
+    g_kernel = nullptr;
+  }
+}
+
+// Keys no writer makes do not decode (prune_stale() deletes them).
+TEST(MapWriterReadBack, KeysTheWriterDoesNotMakeDoNotDecode) {
+  const strand_lpm_key good = enforce::ipcache_key(pfx("10.1.0.0/16"));
+  ASSERT_EQ(enforce::ipcache_prefix(good), pfx("10.1.0.0/16"));
+  EXPECT_EQ(enforce::ipcache_prefix(enforce::ipcache_key(pfx("fd00::/64"))), pfx("fd00::/64"));
+  strand_lpm_key k = good;
+  k.family = 5;
+  EXPECT_FALSE(enforce::ipcache_prefix(k));
+  k = good;
+  k.prefixlen = STRAND_LPM_PREFIX(33);
+  EXPECT_FALSE(enforce::ipcache_prefix(k)) << "longer than the family";
+  k = good;
+  k.addr[3] = 1;
+  EXPECT_FALSE(enforce::ipcache_prefix(k)) << "host bits set";
+  k = good;
+  k.addr[4] = 1;
+  EXPECT_FALSE(enforce::ipcache_prefix(k)) << "bytes past an IPv4 address";
+
+  for (const PolicyKey& pk : {PolicyKey{7, 300, Direction::kIngress, 6, 8080, 16},
+                              PolicyKey{7, 0, Direction::kEgress, 17, 1024, 6}, PolicyKey{9, 2, Direction::kEgress, 0, 0, 0}}) {
+    EXPECT_EQ(enforce::policy_key(pk.to_bpf()), pk) << enforce::testing::key_str(pk);
+  }
+  const strand_policy_key any = PolicyKey{7, 300, Direction::kIngress, 0, 0, 0}.to_bpf();
+  strand_policy_key b = any;
+  b.dir = 2;
+  EXPECT_FALSE(enforce::policy_key(b));
+  b = any;
+  b.proto = 6;
+  EXPECT_FALSE(enforce::policy_key(b)) << "a protocol in an every-protocol key";
+  b = any;
+  b.prefixlen = STRAND_POLICY_PREFIX_FULL + 1;
+  EXPECT_FALSE(enforce::policy_key(b));
 }
 
 }  // namespace
