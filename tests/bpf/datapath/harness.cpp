@@ -40,20 +40,34 @@ std::optional<T> lookup_percpu_sum(int fd, const void* key) {
   return out;
 }
 
-// One test run of `repeat` runs; the kernel's average duration per run (ns).
-std::uint32_t timed_prog(const bpf_program* prog, const Bytes& pkt, std::uint32_t repeat, std::uint32_t want) {
+// BPF_PROG_TEST_RUN of prog over pkt, `repeat` times, with an __sk_buff
+// context (ifindex kTestIfindex) when skb; the packet out into *out when
+// given. Throws when the kernel refuses the run.
+bpf_test_run_opts test_run(const bpf_program* prog, const Bytes& pkt, std::uint32_t repeat, bool skb, Bytes* out) {
   __sk_buff ctx{};
   ctx.ifindex = kTestIfindex;
   bpf_test_run_opts opts{};
   opts.sz = sizeof(opts);
   opts.data_in = pkt.data();
   opts.data_size_in = static_cast<std::uint32_t>(pkt.size());
+  if (out != nullptr) {
+    opts.data_out = out->data();
+    opts.data_size_out = static_cast<std::uint32_t>(out->size());
+  }
   opts.repeat = repeat;
-  opts.ctx_in = &ctx;
-  opts.ctx_size_in = sizeof(ctx);
+  if (skb) {
+    opts.ctx_in = &ctx;
+    opts.ctx_size_in = sizeof(ctx);
+  }
   if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) != 0) {
     fail(std::string("bpf_prog_test_run_opts ") + bpf_program__name(prog), errno);
   }
+  return opts;
+}
+
+// One test run of `repeat` runs; the kernel's average duration per run (ns).
+std::uint32_t timed_prog(const bpf_program* prog, const Bytes& pkt, std::uint32_t repeat, std::uint32_t want) {
+  const bpf_test_run_opts opts = test_run(prog, pkt, repeat, true, nullptr);
   if (opts.retval != want) {
     throw std::runtime_error(std::string(bpf_program__name(prog)) + " returned " + std::to_string(opts.retval) +
                              ", want " + std::to_string(want));
@@ -63,22 +77,7 @@ std::uint32_t timed_prog(const bpf_program* prog, const Bytes& pkt, std::uint32_
 
 RunResult run_prog(const bpf_program* prog, const Bytes& pkt, bool skb) {
   Bytes out(pkt.size() + 256);
-  __sk_buff ctx{};
-  ctx.ifindex = kTestIfindex;
-  bpf_test_run_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.data_in = pkt.data();
-  opts.data_size_in = static_cast<std::uint32_t>(pkt.size());
-  opts.data_out = out.data();
-  opts.data_size_out = static_cast<std::uint32_t>(out.size());
-  opts.repeat = 1;
-  if (skb) {
-    opts.ctx_in = &ctx;
-    opts.ctx_size_in = sizeof(ctx);
-  }
-  if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) != 0) {
-    fail(std::string("bpf_prog_test_run_opts ") + bpf_program__name(prog), errno);
-  }
+  const bpf_test_run_opts opts = test_run(prog, pkt, 1, skb, &out);
   out.resize(opts.data_size_out);
   return {opts.retval, std::move(out)};
 }
