@@ -294,9 +294,24 @@ class CrashTest : public ::testing::Test {
     return guard && ::if_nametoindex(name.c_str()) != 0;
   }
 
-  // Between batches nothing runs: a live container holds exactly its
-  // addresses, its veth (both ends) and a ready record; any other holds none.
+  // A DEL returns with its veth retired and a detached child of the plugin
+  // deleting it: the links of deleted containers get 3 s to go (after that,
+  // what is left is a leak, and expect_consistent() reports it).
+  void wait_deleted_links_gone() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    for (const auto& s : slots_) {
+      if (s.live) continue;
+      while (has_link(node_->path(), cni::host_ifname(s.id, "eth0")) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+  }
+
+  // Between batches nothing runs but the detached deletes of retired veths
+  // (waited for): a live container holds exactly its addresses, its veth
+  // (both ends) and a ready record; any other holds none.
   void expect_consistent(const std::string& when) {
+    wait_deleted_links_gone();
     std::map<std::string, std::set<std::string>> held;  // id -> address files
     for (const auto& f : files_in(ipam_dir())) {
       if (!IpAddr::parse(f)) continue;
@@ -446,6 +461,7 @@ TEST_F(CrashTest, KilledAddsAndDelsLeakNothingAndNeverShareAnAddress) {
   // Every container had a successful DEL after its last call: DEL alone must
   // have removed its links and records. The IPAM may still hold what only GC
   // can tell is nobody's (reported).
+  wait_deleted_links_gone();
   const auto before_gc_ipam = ipam_leftovers();
   const auto before_gc_state = state_leftovers();
   const auto before_gc_links = links_in(node_->name());
