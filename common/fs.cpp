@@ -85,6 +85,33 @@ Status remove_dead_temporaries(const std::string& dir, std::string_view of) {
   return {};
 }
 
+Status overwrite_fd(int fd, std::string_view data, const std::string& where) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + off, data.size() - off, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("pwrite", where);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::ftruncate(fd, static_cast<off_t>(data.size())) != 0) return fail_errno("ftruncate", where);
+  return {};
+}
+
+Result<bool> read_file_names(int dirfd, std::vector<std::string>& out, const std::string& where) {
+  alignas(dirent64) char buf[2048];
+  const ssize_t n = ::getdents64(dirfd, buf, sizeof(buf));
+  if (n < 0) return fail_errno("getdents64", where);
+  for (ssize_t off = 0; off < n;) {
+    const auto* e = reinterpret_cast<const dirent64*>(buf + off);
+    off += e->d_reclen;
+    const std::string_view name = e->d_name;
+    if ((e->d_type == DT_REG || e->d_type == DT_UNKNOWN) && name != "." && name != "..") out.emplace_back(name);
+  }
+  return n > 0;
+}
+
 Status make_dirs(const std::string& path) {
   if (path.empty()) return fail("mkdir", EINVAL, "empty path");
   struct stat st {};

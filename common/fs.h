@@ -2,6 +2,7 @@
 // Small file helpers with Result errors.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 
@@ -16,6 +17,15 @@ namespace strand {
 // (no process has their pid); a live writer's are left alone. With `of`, only
 // those of the file named `of`. Success when `dir` is missing.
 [[nodiscard]] Status remove_dead_temporaries(const std::string& dir, std::string_view of = {});
+// Replaces the whole content of the open file fd with `data` in place
+// (pwrite from offset 0, then ftruncate): no new inode, no freed block.
+// `where` names the file in errors.
+[[nodiscard]] Status overwrite_fd(int fd, std::string_view data, const std::string& where);
+// Appends to `out` the regular-file names (or names of unknown type) of one
+// small getdents64 batch read from directory fd dirfd, which advances its
+// offset; "." and ".." are left out. False once the directory is exhausted.
+// For callers that need a few names of a directory, not all of them.
+[[nodiscard]] Result<bool> read_file_names(int dirfd, std::vector<std::string>& out, const std::string& where);
 // mkdir -p (mode 0755).
 [[nodiscard]] Status make_dirs(const std::string& path);
 

@@ -1,6 +1,5 @@
 #include "common/spare_files.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -8,8 +7,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <vector>
 
 #include "common/fd.h"
+#include "common/fs.h"
 
 namespace strand {
 
@@ -28,43 +29,25 @@ std::string spare_name(const std::string& path) {
 }
 
 // Renames one spare inode to `tmp`; false when there is none to take. Reads
-// the directory a small batch at a time (getdents64 into the stack): the
-// first name is usually enough, and opendir()'s 32 KiB buffer and a listing
-// of every spare would cost more than the rename saves.
+// the directory a small batch at a time: the first name is usually enough.
 Result<bool> claim_spare(const std::string& spare_dir, const std::string& tmp) {
   UniqueFd d(::open(spare_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!d) {
     if (errno == ENOENT) return false;
     return fail_errno("open", spare_dir);
   }
-  alignas(dirent64) char buf[1024];
+  std::vector<std::string> names;
   for (;;) {
-    const ssize_t n = ::getdents64(d.get(), buf, sizeof(buf));
-    if (n < 0) return fail_errno("getdents64", spare_dir);
-    if (n == 0) return false;
-    for (ssize_t off = 0; off < n;) {
-      const auto* e = reinterpret_cast<const dirent64*>(buf + off);
-      off += e->d_reclen;
-      if (e->d_name[0] == '.' || (e->d_type != DT_REG && e->d_type != DT_UNKNOWN)) continue;
-      const std::string from = spare_dir + "/" + e->d_name;
+    names.clear();
+    auto more = read_file_names(d.get(), names, spare_dir);
+    if (!more) return std::unexpected(more.error());
+    for (const std::string& name : names) {
+      const std::string from = spare_dir + "/" + name;
       if (::rename(from.c_str(), tmp.c_str()) == 0) return true;
       if (errno != ENOENT) return fail_errno("rename", from + " -> " + tmp);  // ENOENT: another writer took it first
     }
+    if (!*more) return false;
   }
-}
-
-Status write_all(int fd, std::string_view content, const std::string& path) {
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::pwrite(fd, content.data() + off, content.size() - off, static_cast<off_t>(off));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("write", path);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::ftruncate(fd, static_cast<off_t>(content.size())) != 0) return fail_errno("ftruncate", path);
-  return {};
 }
 
 }  // namespace
@@ -79,7 +62,7 @@ Status write_file_recycled(const std::string& path, std::string_view content, co
     const int flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (*claimed ? 0 : O_CREAT | O_TRUNC);
     UniqueFd fd(::open(tmp.c_str(), flags, 0644));
     if (!fd) return fail_errno("open", tmp);
-    if (auto st = write_all(fd.get(), content, tmp); !st) {
+    if (auto st = overwrite_fd(fd.get(), content, tmp); !st) {
       ::unlink(tmp.c_str());
       return st;
     }

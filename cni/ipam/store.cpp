@@ -79,10 +79,7 @@ Status overwrite_at(int dirfd, const std::string& name, std::string_view data, b
   const std::string file = where + "/" + name;
   UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0644));
   if (!fd) return fail_errno("open", file);
-  ssize_t n = ::pwrite(fd.get(), data.data(), data.size(), 0);
-  if (n != static_cast<ssize_t>(data.size())) return fail(n < 0 ? "pwrite" : "pwrite (short)", n < 0 ? errno : EIO, file);
-  if (::ftruncate(fd.get(), static_cast<off_t>(data.size())) != 0) return fail_errno("ftruncate", file);
-  return {};
+  return overwrite_fd(fd.get(), data, file);
 }
 
 std::string parent_of(const std::string& name) {
@@ -245,15 +242,8 @@ strand::Result<std::optional<std::string>> Store::take_spare() {
     UniqueFd fd(::openat(dir_.get(), kSpareDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd && errno != ENOENT) return fail_errno("open", path_ + "/" + kSpareDir);
     if (fd) {
-      alignas(dirent64) char buf[4096];
-      ssize_t n = ::getdents64(fd.get(), buf, sizeof(buf));
-      if (n < 0) return fail_errno("getdents64", path_ + "/" + kSpareDir);
-      for (ssize_t off = 0; off < n;) {
-        const auto* e = reinterpret_cast<const dirent64*>(buf + off);
-        std::string_view name = e->d_name;
-        bool file = e->d_type == DT_REG || e->d_type == DT_UNKNOWN;
-        if (file && name != "." && name != "..") spares_->emplace_back(name);
-        off += e->d_reclen;
+      if (auto read = read_file_names(fd.get(), *spares_, path_ + "/" + kSpareDir); !read) {
+        return std::unexpected(read.error());
       }
     }
   }
