@@ -31,7 +31,9 @@ bool tell_agent(const NetConf& conf, const ipam::Request& req, bool reap) {
 }  // namespace
 
 // DEL does not wait for the kernel to destroy the veth (20+ ms, an RCU grace
-// period per link): the veth is retired (out of service, names free) and the
+// period per link): the veth is retired (out of service: its routes and
+// neighbours gone, moved to the retired link group; an ADD of the same names
+// deletes it first, cni/pod_network.h clear_retired) and the
 // agent deletes retired links in batches; without an agent a detached child of
 // the plugin deletes it (cni/detached_reap.h). When the agent is there but
 // does not take it over, the veth is deleted here.

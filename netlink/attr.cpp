@@ -34,28 +34,27 @@ void* Builder::put_extra_header(size_t size) {
   return p;
 }
 
-void Builder::put(uint16_t type, const void* data, size_t len) {
+std::byte* Builder::put_attr(uint16_t type, size_t len) {
   const size_t attr_len = NLA_HDRLEN + len;
   reserve(NLA_ALIGN(attr_len));
   std::byte* p = buf_.data() + nlh()->nlmsg_len;
   auto* a = reinterpret_cast<nlattr*>(p);
   a->nla_type = type;
   a->nla_len = static_cast<uint16_t>(attr_len);
-  if (len > 0) std::memcpy(p + NLA_HDRLEN, data, len);
   std::memset(p + attr_len, 0, NLA_ALIGN(attr_len) - attr_len);  // padding
   nlh()->nlmsg_len += NLA_ALIGN(attr_len);
+  return p + NLA_HDRLEN;
+}
+
+void Builder::put(uint16_t type, const void* data, size_t len) {
+  std::byte* payload = put_attr(type, len);
+  if (len > 0) std::memcpy(payload, data, len);
 }
 
 void Builder::put_str(uint16_t type, std::string_view s) {
-  const size_t attr_len = NLA_HDRLEN + s.size() + 1;
-  reserve(NLA_ALIGN(attr_len));
-  std::byte* p = buf_.data() + nlh()->nlmsg_len;
-  auto* a = reinterpret_cast<nlattr*>(p);
-  a->nla_type = type;
-  a->nla_len = static_cast<uint16_t>(attr_len);
-  std::memcpy(p + NLA_HDRLEN, s.data(), s.size());
-  std::memset(p + NLA_HDRLEN + s.size(), 0, NLA_ALIGN(attr_len) - attr_len + 1);  // NUL and padding
-  nlh()->nlmsg_len += NLA_ALIGN(attr_len);
+  std::byte* payload = put_attr(type, s.size() + 1);
+  std::memcpy(payload, s.data(), s.size());
+  payload[s.size()] = std::byte{0};
 }
 
 size_t Builder::nest_start(uint16_t type) {

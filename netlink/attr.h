@@ -46,6 +46,9 @@ class Builder {
  private:
   nlmsghdr* nlh() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
   void* put_extra_header(size_t size);  // zeroed, aligned; room reserved
+  // Appends an attribute header for a payload of `len` bytes (padding zeroed)
+  // and returns where the payload goes.
+  std::byte* put_attr(uint16_t type, size_t len);
   void reserve(size_t more);  // room for `more` bytes after the current end
   Message buf_;
 };
@@ -79,9 +82,6 @@ Result<Parsed<T>> open_message(std::span<const std::byte> msg, std::initializer_
 // EBADMSG for `what` (a message kind) with a detail.
 [[nodiscard]] std::unexpected<Error> bad_message(std::string_view what, std::string_view detail);
 
-// Calls f(const nlattr&) -> Status for every attribute in `area`; stops at the
-// first error. An attribute running past the area, or bytes left over that
-// cannot hold one, is EBADMSG.
 // The attribute's type without the nested/byte-order flags.
 [[nodiscard]] inline uint16_t attr_type(const nlattr& a) { return a.nla_type & NLA_TYPE_MASK; }
 [[nodiscard]] inline size_t payload_len(const nlattr& a) {
@@ -97,6 +97,9 @@ Result<Parsed<T>> open_message(std::span<const std::byte> msg, std::initializer_
          static_cast<int>(a->nla_len) <= left;
 }
 
+// Calls f(const nlattr&) -> Status for every attribute in `area`; stops at the
+// first error. An attribute running past the area, or bytes left over that
+// cannot hold one, is EBADMSG.
 template <typename F>
 Status for_each_attr(std::span<const std::byte> area, std::string_view what, F&& f) {
   auto* attr = reinterpret_cast<const nlattr*>(area.data());

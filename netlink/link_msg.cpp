@@ -24,6 +24,13 @@ void put_link_attrs(detail::Builder& b, std::string_view name, uint32_t mtu, con
   if (mac) b.put(IFLA_ADDRESS, mac->data(), mac->size());
 }
 
+// A veth end's queues each way (0: the kernel's default).
+void put_queues(detail::Builder& b, uint32_t queues) {
+  if (queues == 0) return;
+  b.put_u32(IFLA_NUM_TX_QUEUES, queues);
+  b.put_u32(IFLA_NUM_RX_QUEUES, queues);
+}
+
 Status parse_linkinfo(const nlattr& info, Link& link) {
   if (auto ok = detail::validate(info, detail::AttrKind::kNested, kWhat); !ok) return ok;
   return detail::for_each_attr(detail::payload(info), kWhat, [&](const nlattr& a) -> Status {
@@ -38,10 +45,7 @@ Message build_veth_add(const VethSpec& spec) {
   detail::Builder b(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
   b.append<ifinfomsg>().ifi_family = AF_UNSPEC;
   put_link_attrs(b, spec.name, spec.mtu, spec.mac);
-  if (spec.queues != 0) {
-    b.put_u32(IFLA_NUM_TX_QUEUES, spec.queues);
-    b.put_u32(IFLA_NUM_RX_QUEUES, spec.queues);
-  }
+  put_queues(b, spec.queues);
   size_t linkinfo = b.nest_start(IFLA_LINKINFO);
   b.put_str(IFLA_INFO_KIND, "veth");
   size_t data = b.nest_start(IFLA_INFO_DATA);
@@ -51,10 +55,7 @@ Message build_veth_add(const VethSpec& spec) {
   if (spec.peer_netns_fd >= 0) b.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(spec.peer_netns_fd));
   if (spec.mtu != 0) b.put_u32(IFLA_MTU, spec.mtu);
   if (spec.peer_mac) b.put(IFLA_ADDRESS, spec.peer_mac->data(), spec.peer_mac->size());
-  if (spec.queues != 0) {
-    b.put_u32(IFLA_NUM_TX_QUEUES, spec.queues);
-    b.put_u32(IFLA_NUM_RX_QUEUES, spec.queues);
-  }
+  put_queues(b, spec.queues);
   b.nest_end(peer);
   b.nest_end(data);
   b.nest_end(linkinfo);
