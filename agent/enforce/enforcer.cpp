@@ -1,6 +1,7 @@
 #include "agent/enforce/enforcer.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "agent/enforce/host_addrs.h"
 #include "common/log.h"
@@ -127,14 +128,16 @@ Status Enforcer::sync_locked() {
   // its own compiler) or a delta written in part.
   const bool resuming = resume_;
   policy::Delta delta;
+  std::optional<PinnedMaps> pinned;
   if (resuming) {
-    auto pinned = read_pinned(fds_);
-    if (!pinned) {
+    auto read = read_pinned(fds_);
+    if (!read) {
       ++stats_.errors;
-      log::error("policy sync failed", {{"error", pinned.error().message()}});
-      return std::unexpected(pinned.error());
+      log::error("policy sync failed", {{"error", read.error().message()}});
+      return std::unexpected(read.error());
     }
-    delta = compiler_.resume(*pinned, in);
+    pinned = std::move(*read);
+    delta = compiler_.resume(pinned->state, in);
   } else {
     delta = compiler_.update(in);
   }
@@ -150,9 +153,9 @@ Status Enforcer::sync_locked() {
     resume_ = true;
     return std::unexpected(n.error());
   }
-  if (resuming) {
-    // Keys the writer does not make (read_pinned() leaves them out).
-    auto pruned = prune_stale(fds_, compiler_.state());
+  if (pinned) {
+    // Keys the writer does not make: the delta does not know them.
+    auto pruned = delete_strays(fds_, *pinned);
     if (!pruned) {
       ++stats_.errors;
       log::error("stale policy entries not removed", {{"error", pruned.error().message()}});

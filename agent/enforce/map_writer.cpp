@@ -182,10 +182,6 @@ Result<std::vector<Key>> all_keys(int fd, const char* map) {
   return keys;
 }
 
-}  // namespace
-
-namespace {
-
 // fn(key, value) for every entry of map fd; entries deleted meanwhile are skipped.
 template <typename Key, typename Value, typename F>
 Status each_entry(int fd, const char* map, F&& fn) {
@@ -204,16 +200,25 @@ Status each_entry(int fd, const char* map, F&& fn) {
 
 }  // namespace
 
-Result<policy::DatapathState> read_pinned(const MapFds& fds) {
-  policy::DatapathState s;
+Result<PinnedMaps> read_pinned(const MapFds& fds) {
+  PinnedMaps out;
+  policy::DatapathState& s = out.state;
   auto ipcache = each_entry<strand_lpm_key, strand_ipcache_value>(
       fds.ipcache, "ipcache", [&](const strand_lpm_key& k, const strand_ipcache_value& v) {
-        if (auto p = ipcache_prefix(k)) s.ipcache[*p] = policy::IpcacheValue{v.identity, v.cidr_identity};
+        if (auto p = ipcache_prefix(k)) {
+          s.ipcache[*p] = policy::IpcacheValue{v.identity, v.cidr_identity};
+        } else {
+          out.stray_ipcache.push_back(k);
+        }
       });
   if (!ipcache) return std::unexpected(ipcache.error());
   auto pol = each_entry<strand_policy_key, strand_policy_value>(
       fds.policy, "policy", [&](const strand_policy_key& k, const strand_policy_value& v) {
-        if (auto pk = policy_key(k)) s.policy[*pk] = v.rule_id;
+        if (auto pk = policy_key(k)) {
+          s.policy[*pk] = v.rule_id;
+        } else {
+          out.stray_policy.push_back(k);
+        }
       });
   if (!pol) return std::unexpected(pol.error());
   auto eps = each_entry<uint32_t, strand_endpoint>(fds.endpoints, "endpoints",
@@ -221,43 +226,20 @@ Result<policy::DatapathState> read_pinned(const MapFds& fds) {
                                                      s.endpoints[ep] = policy::EndpointState{v.identity, v.flags};
                                                    });
   if (!eps) return std::unexpected(eps.error());
-  return s;
+  return out;
 }
 
-Result<size_t> prune_stale(const MapFds& fds, const policy::DatapathState& state) {
-  std::set<std::vector<uint8_t>> want_policy;
-  for (const auto& [k, rule] : state.policy) {
-    const strand_policy_key b = k.to_bpf();
-    const auto* p = reinterpret_cast<const uint8_t*>(&b);
-    want_policy.emplace(p, p + sizeof(b));
+Result<size_t> delete_strays(const MapFds& fds, const PinnedMaps& pinned) {
+  // As in a Delta: the ipcache shortest prefix first, then the policy entries.
+  std::vector<strand_lpm_key> ipcache = pinned.stray_ipcache;
+  std::ranges::stable_sort(ipcache, std::ranges::less{}, &strand_lpm_key::prefixlen);
+  for (const auto& k : ipcache) {
+    if (auto st = del(fds.ipcache, &k, "ipcache", "stray entry"); !st) return std::unexpected(st.error());
   }
-  std::set<std::vector<uint8_t>> want_ipcache;
-  for (const auto& [prefix, v] : state.ipcache) {
-    const strand_lpm_key b = ipcache_key(prefix);
-    const auto* p = reinterpret_cast<const uint8_t*>(&b);
-    want_ipcache.emplace(p, p + sizeof(b));
+  for (const auto& k : pinned.stray_policy) {
+    if (auto st = del(fds.policy, &k, "policy", "stray entry"); !st) return std::unexpected(st.error());
   }
-  size_t n = 0;
-  // As in a Delta: the ipcache shortest prefix first, then the policy
-  // entries no address's identity needs any more.
-  auto ik = all_keys<strand_lpm_key>(fds.ipcache, "ipcache");
-  if (!ik) return std::unexpected(ik.error());
-  std::ranges::stable_sort(*ik, std::ranges::less{}, &strand_lpm_key::prefixlen);
-  for (const auto& k : *ik) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&k);
-    if (want_ipcache.contains(std::vector<uint8_t>(p, p + sizeof(k)))) continue;
-    if (auto st = del(fds.ipcache, &k, "ipcache", "stale entry"); !st) return std::unexpected(st.error());
-    ++n;
-  }
-  auto pk = all_keys<strand_policy_key>(fds.policy, "policy");
-  if (!pk) return std::unexpected(pk.error());
-  for (const auto& k : *pk) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&k);
-    if (want_policy.contains(std::vector<uint8_t>(p, p + sizeof(k)))) continue;
-    if (auto st = del(fds.policy, &k, "policy", "stale entry"); !st) return std::unexpected(st.error());
-    ++n;
-  }
-  return n;
+  return ipcache.size() + pinned.stray_policy.size();
 }
 
 Result<uint64_t> read_hits(int hits_fd, uint32_t rule_id) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include "agent/policy/compile.h"
 #include "common/error.h"
@@ -50,14 +51,19 @@ struct WriteCounts {
 [[nodiscard]] Status write_revision(const MapFds& fds, const policy::DatapathState& state,
                                     const std::set<uint32_t>& endpoints, uint32_t policy_rev);
 
-// The policy, ipcache and endpoints maps as they are, decoded. Keys no
-// writer makes are left out (prune_stale() removes them).
-[[nodiscard]] Result<policy::DatapathState> read_pinned(const MapFds& fds);
+// The policy, ipcache and endpoints maps as they are, decoded; the keys no
+// writer makes (ipcache_prefix() or policy_key() refuse them) apart.
+struct PinnedMaps {
+  policy::DatapathState state;
+  std::vector<strand_lpm_key> stray_ipcache;
+  std::vector<strand_policy_key> stray_policy;
+};
+[[nodiscard]] Result<PinnedMaps> read_pinned(const MapFds& fds);
 
-// Deletes every policy and ipcache key the state does not have (entries an
-// earlier agent left pinned): ipcache keys shortest prefix first, then
-// policy keys, as a Delta's deletes. Returns how many went.
-[[nodiscard]] Result<size_t> prune_stale(const MapFds& fds, const policy::DatapathState& state);
+// Deletes the stray keys read_pinned() found (an earlier agent's of another
+// layout, or garbage): ipcache keys shortest prefix first, then policy keys,
+// as a Delta's deletes. Returns how many went.
+[[nodiscard]] Result<size_t> delete_strays(const MapFds& fds, const PinnedMaps& pinned);
 
 // Sum over CPUs of policy_hits[rule_id].
 [[nodiscard]] Result<uint64_t> read_hits(int hits_fd, uint32_t rule_id);

@@ -117,10 +117,18 @@ int FakeKernel::remove(int fd, const void* key) {
   if (maps[fd].erase(Bytes(b, b + ks)) == 0) return errno = ENOENT, -1;
   if (fd == kPolicyFd) {
     const auto pk = policy_key(as<strand_policy_key>(key));
+    if (!pk) {  // a stray key: never in `live`
+      wrote({"policy delete of a stray key", {}, {}, true});
+      return 0;
+    }
     live.policy.erase(*pk);
     wrote({"policy delete " + key_str(*pk), pk->ep_id, {}});
   } else if (fd == kIpcacheFd) {
     const auto p = ipcache_prefix(as<strand_lpm_key>(key));
+    if (!p) {
+      wrote({"ipcache delete of a stray key", {}, {}, true});
+      return 0;
+    }
     live.ipcache.erase(*p);
     wrote({"ipcache delete " + p->str(), {}, *p});
   } else {

@@ -319,8 +319,10 @@ TEST(MapWriterReadBack, ReadsBackWhatWasWritten) {
       ASSERT_TRUE(back.has_value()) << back.error().message();
       DatapathState want = c.state();
       // Endpoint entries are not write_delta's to delete: compare the rest.
-      back->endpoints = want.endpoints = {};
-      EXPECT_EQ(*back, want) << "seed " << seed << " step " << step;
+      back->state.endpoints = want.endpoints = {};
+      EXPECT_EQ(back->state, want) << "seed " << seed << " step " << step;
+      EXPECT_TRUE(back->stray_ipcache.empty());
+      EXPECT_TRUE(back->stray_policy.empty());
       std::string what;
       mutate(r, w, what);
     }
@@ -328,7 +330,7 @@ TEST(MapWriterReadBack, ReadsBackWhatWasWritten) {
   }
 }
 
-// Keys no writer makes do not decode (prune_stale() deletes them).
+// Keys no writer makes do not decode (read_pinned() sets them apart).
 TEST(MapWriterReadBack, KeysTheWriterDoesNotMakeDoNotDecode) {
   const strand_lpm_key good = enforce::ipcache_key(pfx("10.1.0.0/16"));
   ASSERT_EQ(enforce::ipcache_prefix(good), pfx("10.1.0.0/16"));
@@ -360,6 +362,46 @@ TEST(MapWriterReadBack, KeysTheWriterDoesNotMakeDoNotDecode) {
   b = any;
   b.prefixlen = STRAND_POLICY_PREFIX_FULL + 1;
   EXPECT_FALSE(enforce::policy_key(b));
+}
+
+// Stray keys in the pinned maps (what no writer makes) are read apart from
+// the state and deleted, ipcache first; the decodable entries stay.
+TEST(MapWriterReadBack, StrayKeysAreSetApartAndDeleted) {
+  FakeKernel k;
+  g_kernel = &k;
+  DatapathState s;
+  s.ipcache[pfx("10.1.0.0/16")] = IpcacheValue{300, 0};
+  s.policy[PolicyKey{7, 300, Direction::kIngress, 6, 8080, 16}] = 5;
+  k.load(s);
+  strand_lpm_key stray_ip = enforce::ipcache_key(pfx("10.2.0.0/16"));
+  stray_ip.addr[3] = 1;  // host bits
+  strand_policy_key stray_pol = PolicyKey{7, 300, Direction::kIngress, 0, 0, 0}.to_bpf();
+  stray_pol.dir = 2;
+  auto bytes = [](const auto& v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    return enforce::testing::Bytes(p, p + sizeof(v));
+  };
+  k.maps[kFakeFds.ipcache][bytes(stray_ip)] = bytes(strand_ipcache_value{});
+  k.maps[kFakeFds.policy][bytes(stray_pol)] = bytes(strand_policy_value{});
+
+  auto pinned = enforce::read_pinned(kFakeFds);
+  ASSERT_TRUE(pinned.has_value()) << pinned.error().message();
+  EXPECT_EQ(pinned->state.ipcache, s.ipcache);
+  EXPECT_EQ(pinned->state.policy, s.policy);
+  ASSERT_EQ(pinned->stray_ipcache.size(), 1u);
+  ASSERT_EQ(pinned->stray_policy.size(), 1u);
+  auto n = enforce::delete_strays(kFakeFds, *pinned);
+  ASSERT_TRUE(n.has_value()) << n.error().message();
+  EXPECT_EQ(*n, 2u);
+  EXPECT_FALSE(k.maps[kFakeFds.ipcache].contains(bytes(stray_ip)));
+  EXPECT_FALSE(k.maps[kFakeFds.policy].contains(bytes(stray_pol)));
+  EXPECT_EQ(k.maps[kFakeFds.ipcache].size(), 1u);
+  EXPECT_EQ(k.maps[kFakeFds.policy].size(), 1u);
+  EXPECT_EQ(k.live.ipcache, s.ipcache);
+  EXPECT_EQ(k.live.policy, s.policy);
+  ASSERT_GE(k.writes.size(), 2u);
+  EXPECT_EQ(k.writes[k.writes.size() - 2], "ipcache delete of a stray key");
+  g_kernel = nullptr;
 }
 
 }  // namespace
