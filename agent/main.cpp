@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "agent/bpffs.h"
+#include "agent/cni_handoff.h"
 #include "agent/config.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/loader.h"
@@ -302,8 +303,13 @@ int main(int argc, char** argv) {
   }
   socket_ready.store(true);
   strand::log::info("agent ready", {{"node", cfg->node}, {"socket", cfg->socket}});
-  auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop);
+  // Verbs a plugin hands over run on worker threads; their agent calls are
+  // answered by `endpoints` in process.
+  CniHandoff handoff(cfg->socket, [&endpoints](const nlohmann::json& req) { return endpoints.handle(req.dump()); });
+  auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop,
+                        [&handoff](const std::string& line, strand::UniqueFd& fd) { return handoff.take(line, fd); });
   g_stop.store(true);
+  handoff.drain();
   watcher.join();
   if (obs.http) obs.http->stop();
   if (obs.collector) obs.collector->stop();

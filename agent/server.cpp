@@ -46,7 +46,7 @@ Server::~Server() {
   if (fd_) ::unlink(path_.c_str());
 }
 
-Status Server::run(const Handler& handle, const std::atomic<bool>& stop) {
+Status Server::run(const Handler& handle, const std::atomic<bool>& stop, const Takeover& takeover) {
   std::vector<Client> clients;
   while (!stop.load()) {
     std::vector<pollfd> pfds;
@@ -82,7 +82,14 @@ Status Server::run(const Handler& handle, const std::atomic<bool>& stop) {
         }
         if (r > 0) c.in.append(buf, static_cast<size_t>(r));
         std::string line;
-        while (take_line(c.in, line)) c.out += handle(line) + "\n";
+        while (take_line(c.in, line)) {
+          if (takeover && takeover(line, c.fd)) {
+            drop[i] = true;
+            break;
+          }
+          c.out += handle(line) + "\n";
+        }
+        if (drop[i]) continue;
         if (c.in.size() > kMaxRequest) {
           log::warn("request too long, connection closed", {{"bytes", std::to_string(c.in.size())}});
           drop[i] = true;

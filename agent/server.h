@@ -13,6 +13,10 @@ namespace strand::agent {
 class Server {
  public:
   using Handler = std::function<std::string(const std::string& line)>;  // reply without '\n'
+  // Offered each request line before `Handler`: returning true means it took
+  // the connection (moved `fd` out, or answered and closed it) and the server
+  // forgets it. For replies that come later from another thread.
+  using Takeover = std::function<bool(const std::string& line, UniqueFd& fd)>;
   static constexpr size_t kMaxRequest = 64 * 1024;  // a longer line closes the connection
   static constexpr size_t kMaxClients = 64;
 
@@ -22,7 +26,7 @@ class Server {
   ~Server();
 
   // Serves until `stop` is set (checked at least every 200 ms).
-  [[nodiscard]] Status run(const Handler& handle, const std::atomic<bool>& stop);
+  [[nodiscard]] Status run(const Handler& handle, const std::atomic<bool>& stop, const Takeover& takeover = {});
 
  private:
   Server(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}

@@ -3,7 +3,9 @@
 // carries only the result or the spec's error JSON.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <iterator>
 #include <string>
 
@@ -11,8 +13,7 @@
 #include "cni/env.h"
 #include "cni/error_json.h"
 #include "cni/ipam_plugin.h"
-#include "cni/plugin.h"
-#include "cni/result_json.h"
+#include "cni/run.h"
 #include "cni/version.h"
 #include "common/log.h"
 
@@ -53,11 +54,19 @@ std::string error_version(const std::string& input) {
   return std::string(kLatestVersion);
 }
 
-int report(const CniError& e, const std::string& version) {
-  strand::log::error("failed", {{"code", std::to_string(e.code)}, {"msg", e.msg}, {"details", e.details}});
-  print(encode_error(e, version));
-  return 1;
+int emit(const Outcome& o) {
+  ::fflush(stdout);
+  size_t off = 0;
+  while (off < o.out.size()) {
+    ssize_t n = ::write(1, o.out.data() + off, o.out.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  return o.exit;
 }
+
+int report(const CniError& e, const std::string& version) { return emit(error_outcome(e, version)); }
 
 }  // namespace
 
@@ -66,10 +75,17 @@ int main(int /*argc*/, char** argv) {
   auto slash = self.rfind('/');
   if (slash != std::string::npos) self = self.substr(slash + 1);
   const bool ipam_mode = self == "strand-ipam";
+  std::string input = read_stdin();
+  // Set by the strand shim (cni/shim/strand_shim.c) when the agent took this
+  // verb and never answered.
+  std::string agent_lost;
+  if (const char* lost = std::getenv("STRAND_AGENT_LOST")) {
+    agent_lost = lost;
+    ::unsetenv("STRAND_AGENT_LOST");
+  }
+
   // Until the conf names a log file, log to stderr: stdout carries only JSON.
   strand::log::init(self, "", "info");
-
-  std::string input = read_stdin();
   auto env = parse_env(environ);
   if (!env) return report(env.error(), error_version(input));
 
@@ -83,58 +99,23 @@ int main(int /*argc*/, char** argv) {
 
   auto conf = parse_netconf(std::string_view(input));
   if (!conf) return report(conf.error(), error_version(input));
-  const std::string& version = conf->cni_version;
-  if ((env->command == Command::kGc || env->command == Command::kStatus) && !supports_gc_status(version)) {
-    return report(CniError{static_cast<int>(Code::kIncompatibleVersion),
-                           std::string(command_name(env->command)) + " needs cniVersion 1.1.0 or later, the config says " + version, ""},
-                  version);
-  }
-  if (env->command == Command::kCheck && !supports_check(version)) {
-    return report(CniError{static_cast<int>(Code::kIncompatibleVersion), "CHECK needs cniVersion 0.4.0 or later, the config says " + version, ""},
-                  version);
-  }
+  if (auto gate = version_gate(*env, *conf); !gate) return report(gate.error(), conf->cni_version);
 
   strand::log::init(self, conf->log_file, conf->log_level);
   strand::log::set_context({{"cmd", std::string(command_name(env->command))},
                             {"container", env->container_id},
                             {"ifname", env->ifname}});
+  if (!agent_lost.empty()) {
+    return report(CniError{static_cast<int>(Code::kTryAgainLater),
+                           "the agent at " + conf->agent_socket + " took the verb and did not finish it", agent_lost},
+                  conf->cni_version);
+  }
 
   if (ipam_mode) {
     auto out = run_ipam_plugin(*env, *conf);
-    if (!out) return report(out.error(), version);
+    if (!out) return report(out.error(), conf->cni_version);
     if (!out->is_null()) print(*out);
     return 0;
   }
-
-  switch (env->command) {
-    case Command::kAdd: {
-      auto r = cmd_add(*env, *conf);
-      if (!r) return report(r.error(), version);
-      print(encode_result(*r, version));
-      return 0;
-    }
-    case Command::kDel: {
-      auto r = cmd_del(*env, *conf);
-      if (!r) return report(r.error(), version);
-      return 0;
-    }
-    case Command::kCheck: {
-      auto r = cmd_check(*env, *conf);
-      if (!r) return report(r.error(), version);
-      return 0;
-    }
-    case Command::kGc: {
-      auto r = cmd_gc(*env, *conf);
-      if (!r) return report(r.error(), version);
-      return 0;
-    }
-    case Command::kStatus: {
-      auto r = cmd_status(*env, *conf);
-      if (!r) return report(r.error(), version);
-      return 0;
-    }
-    case Command::kVersion:
-      break;
-  }
-  return 0;
+  return emit(run_verb(*env, *conf));
 }

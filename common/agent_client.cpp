@@ -32,6 +32,17 @@ Status wait_for(int fd, short events, int64_t deadline, const std::string& path)
 
 }  // namespace
 
+namespace {
+thread_local LocalAgent* t_local_agent = nullptr;
+}  // namespace
+
+LocalAgent::LocalAgent(std::string socket_path, Handle handle)
+    : path_(std::move(socket_path)), handle_(std::move(handle)), outer_(t_local_agent) {
+  t_local_agent = this;
+}
+
+LocalAgent::~LocalAgent() { t_local_agent = outer_; }
+
 bool take_line(std::string& buffer, std::string& line) {
   auto nl = buffer.find('\n');
   if (nl == std::string::npos) return false;
@@ -41,6 +52,12 @@ bool take_line(std::string& buffer, std::string& line) {
 }
 
 Result<AgentReply> agent_call(const std::string& socket_path, const nlohmann::json& request, int timeout_ms) {
+  for (const LocalAgent* l = t_local_agent; l != nullptr; l = l->outer_) {
+    if (l->path_ != socket_path) continue;
+    nlohmann::json j = l->handle_(request);
+    if (!j.is_object()) return fail("agent call", EBADMSG, socket_path + ": reply is not a JSON object");
+    return AgentReply{j.value("ok", false), j.value("error", ""), std::move(j)};
+  }
   int64_t deadline = mono_ms() + timeout_ms;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -8,6 +8,7 @@
 //   {"op":"check","containerID":"..","ifname":".."} is the datapath attached?
 //   {"op":"status"}                                 is the agent ready for ADDs?
 // Reply: {"ok":true} or {"ok":false,"error":"why"} (more fields per op).
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,24 @@ struct AgentReply {
 // EBADMSG: a reply that is not a JSON object.
 [[nodiscard]] Result<AgentReply> agent_call(const std::string& socket_path, const nlohmann::json& request,
                                             int timeout_ms);
+
+// strand-agent running a verb a plugin handed it (cni/agent_handoff.h) is the
+// agent that verb talks to: while a LocalAgent is alive on a thread, that
+// thread's agent_call() to `socket_path` calls `handle` instead of the socket.
+class LocalAgent {
+ public:
+  using Handle = std::function<nlohmann::json(const nlohmann::json& request)>;
+  LocalAgent(std::string socket_path, Handle handle);
+  ~LocalAgent();
+  LocalAgent(const LocalAgent&) = delete;
+  LocalAgent& operator=(const LocalAgent&) = delete;
+
+ private:
+  friend Result<AgentReply> agent_call(const std::string&, const nlohmann::json&, int);
+  std::string path_;
+  Handle handle_;
+  LocalAgent* outer_;
+};
 
 // The framing, for the server side too: splits complete lines off `buffer`.
 [[nodiscard]] bool take_line(std::string& buffer, std::string& line);

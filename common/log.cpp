@@ -1,13 +1,21 @@
 #include "common/log.h"
 
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 namespace strand::log {
 
 namespace {
+// Per thread: strand-agent runs handed-over verbs on worker threads, each with
+// its container's fields.
 std::string& context() {
-  static std::string ctx;
+  thread_local std::string ctx;
   return ctx;
 }
 
@@ -66,6 +74,26 @@ std::string format(std::string_view event, std::initializer_list<Field> fields) 
   for (const auto& [k, v] : fields) append_field(out, k, v);
   out += context();
   return out;
+}
+
+void append_line(const std::string& file, std::string_view name, int pid, std::string_view level,
+                 std::string_view event, std::initializer_list<Field> fields) {
+  if (file.empty()) return;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  ::gmtime_r(&now.tv_sec, &utc);
+  char stamp[64];
+  std::snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now.tv_nsec / 1000);
+  std::string line = std::string(stamp) + " " + std::string(level) + " " + std::string(name) + "[" +
+                     std::to_string(pid) + "] " + std::string(event);
+  for (const auto& [k, v] : fields) append_field(line, k, v);
+  line += '\n';
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  (void)!::write(fd, line.data(), line.size());
+  ::close(fd);
 }
 
 }  // namespace strand::log

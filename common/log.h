@@ -16,8 +16,14 @@ using Field = std::pair<std::string_view, std::string>;
 // above) or, with an empty path, stderr. Never stdout. Level names as spdlog's.
 void init(const std::string& name, const std::string& file, const std::string& level);
 
-// Fields carried on every line of this process (container=..., ifname=...).
+// Fields carried on every line this thread logs (container=..., ifname=...).
 void set_context(std::initializer_list<Field> fields);
+
+// One line in another process's log file, in the format init() gives: how
+// strand-agent records, in the plugin's logFile, a verb it ran for the plugin
+// with process id `pid`. O_APPEND, one write; errors are ignored.
+void append_line(const std::string& file, std::string_view name, int pid, std::string_view level,
+                 std::string_view event, std::initializer_list<Field> fields);
 
 [[nodiscard]] std::string format(std::string_view event, std::initializer_list<Field> fields);
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build musl-tools
   clang-14 llvm-14 libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   libcli11-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev libgtest-dev libgmock-dev

@@ -21,6 +21,12 @@ constexpr unsigned kNodeGroups[] = {RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_RO
 constexpr unsigned kPodGroups[] = {RTNLGRP_NEIGH};
 // How often the loop looks at the stop flag and new endpoints at the latest.
 constexpr std::chrono::milliseconds kTick{200};
+// After the first event, how long the loop lets the rest of its burst arrive
+// before it looks. One ADD or DEL makes several notifications (link, address,
+// route, neighbour, tc); checking after each one raced the CNI verb for the
+// node's CPUs and made a pod ADD with the agent ~1 ms slower on 2 CPUs. A
+// repair is at most this much later.
+constexpr std::chrono::milliseconds kSettle{50};
 
 std::string pod_of(const EndpointRecord& r) {
   if (r.pod_name.empty()) return r.container_id;
@@ -120,7 +126,11 @@ void Watcher::run(const std::atomic<bool>& stop) {
     for (const auto& [k, p] : pods_) fds.push_back({p.events.fd(), POLLIN, 0});
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_full - Clock::now());
     wait = std::clamp(wait, std::chrono::milliseconds(0), kTick);
-    if (pod_check.empty()) (void)::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+    // Newly attached endpoints, or the first event of a burst: let the CNI
+    // verb that caused them finish before looking.
+    bool woke = !pod_check.empty();
+    if (!woke) woke = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count())) > 0;
+    if (woke) std::this_thread::sleep_for(kSettle);
     if (stop.load()) break;
 
     std::set<int> host_ifs;

@@ -181,6 +181,68 @@ TEST_F(AgentTest, RestartPrunesEndpointsDeletedWhileDown) {
   ASSERT_NO_FATAL_FAILURE(expect_attached(ra));
 }
 
+bool has_line(const std::string& text, std::initializer_list<std::string_view> parts) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    bool all = true;
+    for (auto p : parts) all = all && line.find(p) != std::string_view::npos;
+    if (all) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+TEST_F(AgentTest, HandedOverVerbsRunInTheAgent) {
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  auto plugin_log = [&] {
+    std::string out;
+    (void)run_shell_cat(tmp_.path() + "/strand.log", out);
+    return out;
+  };
+  auto a = add("h1", 1);
+  ASSERT_EQ(a.exit_code, 0) << a.out << agent_log();
+  ASSERT_EQ(a.json["ips"].size(), 1u) << a.out;
+  // The agent ran the ADD; the plugin's log file has a line for it.
+  EXPECT_TRUE(has_line(agent_log(), {"pod added", "container=h1"})) << agent_log();
+  EXPECT_TRUE(has_line(plugin_log(), {"verb run by strand-agent", "cmd=ADD", "container=h1"})) << plugin_log();
+  EXPECT_FALSE(has_line(plugin_log(), {"pod added"})) << plugin_log();
+  const auto rec = record("h1");
+  ASSERT_NO_FATAL_FAILURE(expect_attached(rec));
+  auto b = add("h2", 2);
+  ASSERT_EQ(b.exit_code, 0) << b.out << agent_log();
+  ASSERT_TRUE(ping(1, ip_of(b)));
+
+  auto with_prev = conf();
+  with_prev["prevResult"] = a.json;
+  auto check = call("CHECK", "h1", 1, with_prev);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_TRUE(check.out.empty()) << check.out;
+  EXPECT_TRUE(has_line(plugin_log(), {"verb run by strand-agent", "cmd=CHECK", "container=h1"})) << plugin_log();
+  // A second ADD of the same attachment fails in the agent as it would in the
+  // plugin: the spec's error on stdout, the failure in the plugin's log.
+  auto twice = add("h1", 1);
+  EXPECT_EQ(twice.exit_code, 1) << twice.out;
+  EXPECT_TRUE(twice.json.contains("code")) << twice.out;
+  EXPECT_TRUE(has_line(plugin_log(), {"verb run by strand-agent failed", "cmd=ADD", "container=h1"})) << plugin_log();
+
+  for (const char* id : {"h1", "h2"}) {
+    auto d = call("DEL", id, pods_[id], conf());
+    EXPECT_EQ(d.exit_code, 0) << d.out;
+    EXPECT_TRUE(has_line(plugin_log(), {"verb run by strand-agent", "cmd=DEL", std::string("container=") + id}));
+  }
+  EXPECT_TRUE(state_files_in(state()).empty()) << ::testing::PrintToString(state_files_in(state()));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!links_in(node_->name()).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(links_in(node_->name()).empty()) << ::testing::PrintToString(links_in(node_->name()));
+  EXPECT_TRUE(files_in(pin_root_ + "/links").empty());
+  pods_.clear();
+}
+
 TEST_F(AgentTest, RequiredAgentMissingFailsAdd) {
   // No agent listening: a required agent makes ADD fail with "try again later".
   auto r = add("c9", 1);

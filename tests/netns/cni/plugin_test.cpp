@@ -2,6 +2,7 @@
 // ADD/CHECK/DEL, pod-to-pod traffic, rollback at every step, idempotent DEL,
 // concurrency, GC, STATUS, error codes, delegated IPAM, the agent handshake.
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "cni/handoff_wire.h"
 #include "common/agent_client.h"
 #include "common/fd.h"
 #include "common/ip.h"
@@ -389,10 +391,14 @@ TEST_F(PluginTest, DelegatedHostLocalIpam) {
   expect_clean();
 }
 
-// A minimal agent: answers each request with `reply` and records the ops.
+// A minimal agent: answers each request with `reply` and records the ops. A
+// verb handed over ("cni") gets `reply` too, which is not a verb's result: the
+// plugin runs the verb itself, as with an agent older than the handoff. With
+// `drop_cni` it closes the connection instead, as an agent that died.
 class FakeAgent {
  public:
-  FakeAgent(const std::string& path, nlohmann::json reply) : path_(path), reply_(std::move(reply)) {
+  FakeAgent(const std::string& path, nlohmann::json reply, bool drop_cni = false)
+      : path_(path), reply_(std::move(reply)), drop_cni_(drop_cni) {
     ::unlink(path.c_str());
     fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un a{};
@@ -412,6 +418,10 @@ class FakeAgent {
     std::lock_guard l(mu_);
     return ops_;
   }
+  std::vector<nlohmann::json> cni_requests() {
+    std::lock_guard l(mu_);
+    return cni_requests_;
+  }
 
  private:
   void serve() {
@@ -427,16 +437,21 @@ class FakeAgent {
         buf.append(tmp, static_cast<size_t>(n));
       }
       auto j = nlohmann::json::parse(line, nullptr, false);
+      const std::string op = j.is_object() ? j.value("op", "?") : "?";
       {
         std::lock_guard l(mu_);
-        ops_.push_back(j.is_object() ? j.value("op", "?") : "?");
+        ops_.push_back(op);
+        if (op == "cni") cni_requests_.push_back(j);
       }
+      if (op == "cni" && drop_cni_) continue;
       std::string out = reply_.dump() + "\n";
       (void)!::send(conn.get(), out.data(), out.size(), MSG_NOSIGNAL);
     }
   }
   std::string path_;
   nlohmann::json reply_;
+  bool drop_cni_ = false;
+  std::vector<nlohmann::json> cni_requests_;
   UniqueFd fd_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -456,7 +471,22 @@ TEST_F(PluginTest, AgentHandshake) {
     EXPECT_EQ(call("CHECK", "a1", 1, with_prev).exit_code, 0);
     EXPECT_EQ(call("STATUS", "", -1, c).exit_code, 0);
     EXPECT_EQ(call("DEL", "a1", 1, c).exit_code, 0);
-    EXPECT_EQ(agent.ops(), (std::vector<std::string>{"add", "check", "status", "del"}));
+    // Each verb is offered to the agent first ("cni"); this one declines.
+    EXPECT_EQ(agent.ops(),
+              (std::vector<std::string>{"cni", "add", "cni", "check", "cni", "status", "cni", "del"}));
+    // What the shim (C, no JSON library) sent decodes as the agent decodes it.
+    auto reqs = agent.cni_requests();
+    ASSERT_EQ(reqs.size(), 4u);
+    auto add_req = cni::decode_handoff_request(reqs[0]);
+    ASSERT_TRUE(add_req.has_value()) << add_req.error().message() << reqs[0].dump();
+    EXPECT_EQ(add_req->env.at("CNI_COMMAND"), "ADD");
+    EXPECT_EQ(add_req->env.at("CNI_CONTAINERID"), "a1");
+    EXPECT_EQ(add_req->env.at("CNI_ARGS"), "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=a1");
+    EXPECT_EQ(nlohmann::json::parse(add_req->conf), c);
+    struct stat node_ns {};
+    ASSERT_EQ(::stat(node_->path().c_str(), &node_ns), 0);
+    EXPECT_EQ(add_req->ns.net.ino, static_cast<uint64_t>(node_ns.st_ino));
+    EXPECT_EQ(cni::decode_handoff_request(reqs[1])->env.at("CNI_COMMAND"), "CHECK");
   }
   {
     FakeAgent agent(tmp_.path() + "/agent.sock", {{"ok", false}, {"error", "policy not ready"}});
@@ -464,6 +494,25 @@ TEST_F(PluginTest, AgentHandshake) {
     EXPECT_EQ(r.json.value("code", 0), 11) << r.out;
     EXPECT_NE(r.out.find("policy not ready"), std::string::npos) << r.out;
   }
+  expect_clean();
+}
+
+TEST_F(PluginTest, AgentLostAfterTakingTheVerb) {
+  auto c = conf();
+  c["agentRequired"] = true;
+  FakeAgent agent(tmp_.path() + "/agent.sock", {{"ok", true}}, /*drop_cni=*/true);
+  // An ADD the agent took and never answered: try again later, and the plugin
+  // does not run it a second time.
+  auto r = add("l1", 1, c);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.json.value("code", 0), 11) << r.out;
+  EXPECT_NE(r.json.value("msg", "").find("did not finish"), std::string::npos) << r.out;
+  EXPECT_EQ(r.json.value("cniVersion", ""), c["cniVersion"]) << r.out;
+  EXPECT_EQ(agent.ops(), (std::vector<std::string>{"cni"}));
+  EXPECT_NE(log().find("took the verb and did not finish it"), std::string::npos) << log();
+  // Every other verb is safe to run again: the plugin runs it.
+  EXPECT_EQ(call("DEL", "l1", 1, c).exit_code, 0);
+  EXPECT_EQ(agent.ops(), (std::vector<std::string>{"cni", "cni", "del"}));
   expect_clean();
 }
 

@@ -1,0 +1,199 @@
+#include "agent/cni_handoff.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <exception>
+#include <thread>
+
+#include "cni/run.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+namespace strand::agent {
+namespace {
+
+strand::Result<cni::NsId> ns_id(const char* path) {
+  struct stat sb {};
+  if (::stat(path, &sb) != 0) return fail_errno("stat", path);
+  return cni::NsId{static_cast<uint64_t>(sb.st_dev), static_cast<uint64_t>(sb.st_ino)};
+}
+
+// This thread's network namespace and this process's mount namespace.
+strand::Result<cni::NsIdentity> current_ns_identity() {
+  auto net = ns_id("/proc/thread-self/ns/net");
+  if (!net) return std::unexpected(net.error());
+  auto mnt = ns_id("/proc/self/ns/mnt");
+  if (!mnt) return std::unexpected(mnt.error());
+  return cni::NsIdentity{*net, *mnt};
+}
+
+// The whole line, waiting for room at most until the deadline.
+void send_line(int fd, const std::string& line) {
+  const int64_t deadline = mono_ms() + CniHandoff::kReplyTimeoutMs;
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) break;  // the plugin is gone: nothing to tell
+    int64_t left = deadline - mono_ms();
+    if (left <= 0) break;
+    pollfd p{fd, POLLOUT, 0};
+    ::poll(&p, 1, static_cast<int>(left));
+  }
+}
+
+void answer(UniqueFd& fd, const nlohmann::json& reply) {
+  send_line(fd.get(), reply.dump() + "\n");
+  fd.reset();
+}
+
+}  // namespace
+
+CniHandoff::CniHandoff(std::string socket_path, LocalAgent::Handle handle)
+    : socket_path_(std::move(socket_path)), handle_(std::move(handle)) {
+  struct stat sb {};
+  if (::stat(socket_path_.c_str(), &sb) == 0) {
+    socket_dev_ = sb.st_dev;
+    socket_ino_ = sb.st_ino;
+  }
+}
+
+CniHandoff::~CniHandoff() {
+  drain();
+  {
+    std::lock_guard lock(mu_);
+    ending_ = true;
+  }
+  queued_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void CniHandoff::drain() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
+bool CniHandoff::same_socket(const std::string& path) const {
+  struct stat sb {};
+  if (socket_ino_ == 0 || ::stat(path.c_str(), &sb) != 0) return false;
+  return sb.st_dev == socket_dev_ && sb.st_ino == socket_ino_;
+}
+
+std::optional<std::string> CniHandoff::decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
+                                                      const cni::NetConf& conf, const Context& ctx) {
+  const std::string ipam_type = conf.ipam.is_object() ? conf.ipam.value("type", "") : "";
+  if (!cni::handoff_eligible(cni::command_name(env.command), ipam_type, false)) {
+    return "the verb or its IPAM runs in the plugin";
+  }
+  if (req.ns.net != ctx.mine.net) return "the plugin is in another network namespace";
+  if (req.ns.mnt != ctx.mine.mnt) return "the plugin is in another mount namespace";
+  if (!ctx.same_socket) return "agentSocket " + conf.agent_socket + " is not this agent's socket";
+  if (ctx.in_flight >= kMaxInFlight) return "busy: " + std::to_string(ctx.in_flight) + " verbs running";
+  return std::nullopt;
+}
+
+bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object() || j.value("op", "") != "cni") return false;
+  auto decline = [&fd](const std::string& why) {
+    log::debug("cni verb declined", {{"why", why}});
+    answer(fd, cni::encode_handoff_decline(why));
+    return true;
+  };
+  auto req = cni::decode_handoff_request(j);
+  if (!req) return decline(req.error().message());
+  auto env = cni::parse_env(req->env);
+  if (!env) return decline("environment: " + env.error().msg);
+  auto conf = cni::parse_netconf(req->conf);
+  if (!conf) return decline("config: " + conf.error().msg);
+  auto mine = current_ns_identity();
+  if (!mine) return decline(mine.error().message());
+  int in_flight = 0;
+  {
+    std::lock_guard lock(mu_);
+    in_flight = in_flight_;
+  }
+  Context ctx{*mine, same_socket(conf->agent_socket), in_flight};
+  if (auto why = decline_reason(*req, *env, *conf, ctx)) return decline(*why);
+  {
+    std::lock_guard lock(mu_);
+    ++in_flight_;
+    ucred peer{};
+    socklen_t peer_len = sizeof(peer);
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) peer.pid = 0;
+    jobs_.push_back(Job{std::move(fd), peer.pid, std::move(*env), std::move(*conf)});
+    // Workers start in this thread's network namespace: the node's.
+    if (idle_workers_ == 0 && live_workers_ < kWorkers) {
+      ++live_workers_;
+      workers_.emplace_back(&CniHandoff::work, this);
+    }
+  }
+  queued_.notify_one();
+  return true;
+}
+
+void CniHandoff::work() {
+  // A verb enters the pod's network namespace and comes back; a worker that
+  // could not come back must not run the next verb in the wrong namespace.
+  const auto home = current_ns_identity();
+  std::unique_lock lock(mu_);
+  for (;;) {
+    ++idle_workers_;
+    queued_.wait(lock, [this] { return ending_ || !jobs_.empty(); });
+    --idle_workers_;
+    if (jobs_.empty()) break;  // ending
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    run(job);
+    const auto now = current_ns_identity();
+    lock.lock();
+    if (--in_flight_ == 0) idle_.notify_all();
+    if (!home || !now || now->net != home->net) {
+      log::error("cni worker left in another network namespace, ending it");
+      break;
+    }
+  }
+  --live_workers_;
+}
+
+void CniHandoff::run(Job& job) {
+  const cni::Env& env = job.env;
+  const cni::NetConf& conf = job.conf;
+  log::set_context({{"cmd", std::string(cni::command_name(env.command))},
+                    {"container", env.container_id},
+                    {"ifname", env.ifname}});
+  const int64_t t0 = mono_us();
+  cni::Outcome out;
+  try {
+    LocalAgent local(conf.agent_socket, handle_);
+    out = cni::run_verb(env, conf);
+  } catch (const std::exception& e) {
+    out = cni::error_outcome(
+        cni::CniError{static_cast<int>(cni::Code::kTryAgainLater), "agent failed running the verb", e.what()},
+        conf.cni_version);
+  }
+  answer(job.fd, cni::encode_handoff_reply(out));
+  // The plugin's own log file keeps a line per verb, as when it runs them.
+  const std::string us = std::to_string(mono_us() - t0);
+  const std::string cmd(cni::command_name(env.command));
+  if (out.exit == 0) {
+    log::append_line(conf.log_file, "strand", job.pid, "info", "verb run by strand-agent",
+                     {{"cmd", cmd}, {"container", env.container_id}, {"ifname", env.ifname}, {"us", us}});
+  } else {
+    std::string error = out.out;
+    if (!error.empty() && error.back() == '\n') error.pop_back();
+    log::append_line(conf.log_file, "strand", job.pid, "error", "verb run by strand-agent failed",
+                     {{"cmd", cmd}, {"container", env.container_id}, {"ifname", env.ifname}, {"us", us},
+                      {"exit", std::to_string(out.exit)}, {"error", error}});
+  }
+  log::set_context({});
+}
+
+}  // namespace strand::agent

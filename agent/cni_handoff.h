@@ -1,0 +1,86 @@
+#pragma once
+// Verbs a plugin handed to this agent (cni/agent_handoff.h), run with the
+// plugin's run_verb() by a few long-lived worker threads: a fresh thread per
+// verb costs more in first-touch page faults (stack, malloc arena) than the
+// verb itself. The verb's own calls
+// to the agent (attach, detach and reap, check, status) are answered in
+// process (common/agent_client.h's LocalAgent).
+//
+// The agent runs a verb only when its paths and links mean the same here as in
+// the plugin: same network and mount namespaces, the conf's agentSocket is this
+// agent's socket, and the IPAM is the built-in strand-ipam. Anything else, or
+// more than kMaxInFlight verbs at once, is declined and the plugin runs it.
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cni/conf.h"
+#include "cni/env.h"
+#include "cni/handoff_wire.h"
+#include "common/agent_client.h"
+#include "common/fd.h"
+
+namespace strand::agent {
+
+class CniHandoff {
+ public:
+  static constexpr int kMaxInFlight = 32;  // queued and running
+  static constexpr int kWorkers = 4;
+  static constexpr int kReplyTimeoutMs = 5000;
+
+  // `socket_path`: the socket this agent serves; `handle`: its request handler.
+  CniHandoff(std::string socket_path, LocalAgent::Handle handle);
+  ~CniHandoff();  // drain(), then the workers end
+  CniHandoff(const CniHandoff&) = delete;
+  CniHandoff& operator=(const CniHandoff&) = delete;
+
+  // Server::Takeover: false when `line` is not a "cni" request. Otherwise
+  // answers a decline at once, or moves `fd` to a worker that replies when
+  // the verb is done.
+  [[nodiscard]] bool take(const std::string& line, UniqueFd& fd);
+
+  // Waits for every running verb to finish.
+  void drain();
+
+  // Why this agent would not run the verb (nullopt: it will). Pure.
+  struct Context {
+    cni::NsIdentity mine;
+    bool same_socket = false;  // the conf's agentSocket is this agent's socket
+    int in_flight = 0;
+  };
+  [[nodiscard]] static std::optional<std::string> decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
+                                                                 const cni::NetConf& conf, const Context& ctx);
+
+ private:
+  [[nodiscard]] bool same_socket(const std::string& path) const;
+  struct Job {
+    UniqueFd fd;
+    int pid = 0;  // the plugin's, for its log file
+    cni::Env env;
+    cni::NetConf conf;
+  };
+  void work();
+  void run(Job& job);
+
+  std::string socket_path_;
+  dev_t socket_dev_ = 0;
+  ino_t socket_ino_ = 0;
+  LocalAgent::Handle handle_;
+  std::mutex mu_;
+  std::condition_variable idle_;
+  std::condition_variable queued_;
+  std::deque<Job> jobs_;
+  int in_flight_ = 0;  // queued + running
+  int idle_workers_ = 0;
+  int live_workers_ = 0;
+  bool ending_ = false;
+  std::vector<std::thread> workers_;  // started as jobs come, joined at the end
+};
+
+}  // namespace strand::agent

@@ -1,0 +1,186 @@
+// The agent's side of the verb handoff: what it declines, and a verb run on
+// its worker through a socketpair (no root needed: the verbs chosen fail on
+// their version check before touching the kernel).
+#include "agent/cni_handoff.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "cni/handoff_wire.h"
+#include "common/agent_client.h"
+
+namespace strand::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+cni::NsIdentity own_ns() {
+  struct stat net {}, mnt {};
+  EXPECT_EQ(::stat("/proc/thread-self/ns/net", &net), 0);
+  EXPECT_EQ(::stat("/proc/self/ns/mnt", &mnt), 0);
+  return {{net.st_dev, net.st_ino}, {mnt.st_dev, mnt.st_ino}};
+}
+
+class CniHandoffTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("strand-handoff-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    sock_path_ = (dir_ / "agent.sock").string();
+    listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path_.c_str());
+    ASSERT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string conf(const std::string& version, const std::string& socket, const std::string& ipam = "strand-ipam") {
+    return nlohmann::json{{"cniVersion", version},
+                          {"name", "n"},
+                          {"type", "strand"},
+                          {"agentSocket", socket},
+                          {"logFile", (dir_ / "strand.log").string()},
+                          {"ipam", {{"type", ipam}}}}
+        .dump();
+  }
+
+  // Offers `request` to a CniHandoff as the server would; returns the reply
+  // line the plugin end reads ("" when the handoff did not take it).
+  std::string offer(CniHandoff& h, const nlohmann::json& request) {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    UniqueFd agent_end(sv[0]), plugin_end(sv[1]);
+    if (!h.take(request.dump(), agent_end)) return "";
+    h.drain();
+    std::string got;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(plugin_end.get(), buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+  }
+
+  nlohmann::json request(const std::string& command, const std::string& conf_text) {
+    return cni::encode_handoff_request({{{"CNI_COMMAND", command},
+                                         {"CNI_CONTAINERID", "c1"},
+                                         {"CNI_NETNS", "/proc/self/ns/net"},
+                                         {"CNI_IFNAME", "eth0"},
+                                         {"CNI_PATH", "/nonexistent"}},
+                                        conf_text,
+                                        own_ns()});
+  }
+
+  fs::path dir_;
+  std::string sock_path_;
+  UniqueFd listener_;
+};
+
+TEST_F(CniHandoffTest, OtherOpsAreNotTaken) {
+  CniHandoff h(sock_path_, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; });
+  EXPECT_EQ(offer(h, {{"op", "status"}}), "");
+  EXPECT_EQ(offer(h, nlohmann::json::array()), "");
+}
+
+TEST_F(CniHandoffTest, RunsTheVerbAndLogsItInThePluginsFile) {
+  CniHandoff h(sock_path_, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; });
+  // GC needs cniVersion 1.1.0: run_verb answers code 1 without touching the kernel.
+  auto line = offer(h, request("GC", conf("1.0.0", sock_path_)));
+  ASSERT_FALSE(line.empty());
+  ASSERT_EQ(line.back(), '\n');
+  auto reply = cni::decode_handoff_reply(nlohmann::json::parse(line));
+  ASSERT_FALSE(reply.declined) << reply.why;
+  EXPECT_EQ(reply.outcome.exit, 1);
+  auto err = nlohmann::json::parse(reply.outcome.out);
+  EXPECT_EQ(err["code"], 1);
+  EXPECT_EQ(err["cniVersion"], "1.0.0");
+  std::string log;
+  std::FILE* f = std::fopen((dir_ / "strand.log").c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char buf[4096];
+  size_t n = std::fread(buf, 1, sizeof(buf), f);
+  std::fclose(f);
+  log.assign(buf, n);
+  EXPECT_NE(log.find("verb run by strand-agent failed cmd=GC container=c1 ifname=eth0"), std::string::npos) << log;
+}
+
+TEST_F(CniHandoffTest, DeclinesWhatThePluginMustRun) {
+  CniHandoff h(sock_path_, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; });
+  auto why = [&](const nlohmann::json& req) {
+    auto line = offer(h, req);
+    EXPECT_FALSE(line.empty());
+    auto r = cni::decode_handoff_reply(nlohmann::json::parse(line));
+    EXPECT_TRUE(r.declined);
+    return r.why;
+  };
+  EXPECT_NE(why(request("ADD", conf("1.0.0", sock_path_, "host-local"))).find("runs in the plugin"), std::string::npos);
+  EXPECT_NE(why(request("VERSION", conf("1.0.0", sock_path_))).find("runs in the plugin"), std::string::npos);
+  EXPECT_NE(why(request("ADD", conf("1.0.0", (dir_ / "other.sock").string()))).find("not this agent's socket"),
+            std::string::npos);
+  EXPECT_NE(why(request("ADD", "{not json")).find("config"), std::string::npos);
+  auto no_cmd = request("ADD", conf("1.0.0", sock_path_));
+  no_cmd["env"].erase("CNI_COMMAND");
+  EXPECT_NE(why(no_cmd).find("environment"), std::string::npos);
+  auto bad = request("ADD", conf("1.0.0", sock_path_));
+  bad["netns"] = "x";
+  EXPECT_NE(why(bad).find("netns"), std::string::npos);
+}
+
+TEST(CniHandoffDecline, Reasons) {
+  cni::HandoffRequest req;
+  req.ns = {{4, 100}, {4, 200}};
+  cni::Env env;
+  env.command = cni::Command::kAdd;
+  cni::NetConf conf;
+  conf.ipam = {{"type", "strand-ipam"}};
+  CniHandoff::Context ctx{req.ns, true, 0};
+  EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, ctx), std::nullopt);
+  auto other_net = ctx;
+  other_net.mine.net.ino = 101;
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_net)->find("network namespace"), std::string::npos);
+  auto other_mnt = ctx;
+  other_mnt.mine.mnt.ino = 201;
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_mnt)->find("mount namespace"), std::string::npos);
+  auto other_sock = ctx;
+  other_sock.same_socket = false;
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_sock)->find("socket"), std::string::npos);
+  auto busy = ctx;
+  busy.in_flight = CniHandoff::kMaxInFlight;
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, busy)->find("busy"), std::string::npos);
+}
+
+TEST(LocalAgent, AnswersItsOwnSocketOnThisThreadOnly) {
+  int calls = 0;
+  {
+    LocalAgent local("/run/test-agent.sock", [&](const nlohmann::json& req) {
+      ++calls;
+      return nlohmann::json{{"ok", true}, {"echo", req["op"]}};
+    });
+    auto r = agent_call("/run/test-agent.sock", {{"op", "status"}}, 100);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->ok);
+    EXPECT_EQ(r->body["echo"], "status");
+    // Another path still goes to a socket (none there).
+    EXPECT_FALSE(agent_call("/nonexistent/strand.sock", {{"op", "status"}}, 100).has_value());
+    // Another thread does not see it.
+    bool other_ok = true;
+    std::thread([&] { other_ok = agent_call("/run/test-agent.sock", {{"op", "status"}}, 100).has_value(); }).join();
+    EXPECT_FALSE(other_ok);
+  }
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(agent_call("/run/test-agent.sock", {{"op", "status"}}, 100).has_value());
+}
+
+}  // namespace
+}  // namespace strand::agent
