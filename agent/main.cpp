@@ -309,6 +309,7 @@ int main(int argc, char** argv) {
   auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop,
                         [&handoff](const std::string& line, strand::UniqueFd& fd) { return handoff.take(line, fd); });
   g_stop.store(true);
+  server->close();
   handoff.drain();
   watcher.join();
   if (obs.http) obs.http->stop();

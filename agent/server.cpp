@@ -42,8 +42,12 @@ Result<Server> Server::listen(const std::string& path) {
   return Server(std::move(fd), path);
 }
 
-Server::~Server() {
-  if (fd_) ::unlink(path_.c_str());
+Server::~Server() { close(); }
+
+void Server::close() {
+  if (!fd_) return;
+  ::unlink(path_.c_str());
+  fd_.reset();
 }
 
 Status Server::run(const Handler& handle, const std::atomic<bool>& stop, const Takeover& takeover) {

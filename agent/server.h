@@ -25,6 +25,10 @@ class Server {
   Server(Server&&) = default;
   ~Server();
 
+  // Stops listening and removes the socket file: a plugin that connects
+  // after this finds no agent and runs its verb itself.
+  void close();
+
   // Serves until `stop` is set (checked at least every 200 ms).
   [[nodiscard]] Status run(const Handler& handle, const std::atomic<bool>& stop, const Takeover& takeover = {});
 

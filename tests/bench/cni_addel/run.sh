@@ -6,9 +6,13 @@
 #       [--rounds 3] [--concurrency 1,16] [--json] [--driver PATH]
 #
 # Configs (one network config each, the plugin exec'd directly as a runtime does):
-#   strand            strand with its built-in strand-ipam, no agent (plugin only)
-#   strand-agent      the same with strand-agent running on the node, as deployed: ADD
-#                     attaches the datapath, DEL hands the retired veth to the agent
+#   strand            strand with its built-in strand-ipam, no agent (plugin only): the
+#                     strand shim finds no agent and execs strand-plugin
+#   strand-plugin     the same config naming strand-plugin, the full plugin, directly
+#                     (how a node without an agent can skip the shim)
+#   strand-agent      strand with strand-agent running on the node, as deployed: the shim
+#                     hands the verb to the agent, which runs it (ADD attaches the
+#                     datapath, DEL hands the retired veth to its reaper)
 #   strand-hostlocal  strand delegating IPAM to host-local (exec)
 #   ptp               ptp (ipMasq false) + host-local: the reference
 # Pod netns are created before any timing. After the run every pod netns must be back to lo
@@ -23,7 +27,7 @@ source "$src/hack/containerd-env.sh"
 prefix=stbn
 die() { echo "cni_addel: $*" >&2; exit 1; }
 
-configs=strand,strand-agent,strand-hostlocal,ptp
+configs=strand,strand-plugin,strand-agent,strand-hostlocal,ptp
 pods=200
 rounds=3
 concurrency=1,16
@@ -39,7 +43,7 @@ while [ $# -gt 0 ]; do
     --json) json=--json; shift ;;
     --driver) driver=$2; shift 2 ;;
     --inner) inner=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -126,9 +130,10 @@ done
 IFS=, read -r -a names <<<"$configs"
 for c in "${names[@]}"; do
   case "$c" in
-    strand|strand-agent|strand-hostlocal)
+    strand|strand-plugin|strand-agent|strand-hostlocal)
       [ -x "$strand_bin/strand" ] || die "$strand_bin/strand not built (config $c; set STRAND_BIN)"
       [ -e "$T/bin/strand" ] || ln -s "$strand_bin/strand" "$T/bin/strand"
+      [ -e "$T/bin/strand-plugin" ] || ln -s "$strand_bin/strand-plugin" "$T/bin/strand-plugin"
       if [ ! -e "$T/bin/strand-ipam" ]; then
         if [ -x "$strand_bin/strand-ipam" ]; then ln -s "$strand_bin/strand-ipam" "$T/bin/strand-ipam"
         else ln -s "$strand_bin/strand" "$T/bin/strand-ipam"; fi
@@ -136,10 +141,11 @@ for c in "${names[@]}"; do
   esac
   case "$c" in
     strand) conf='{"cniVersion":"1.0.0","name":"bench","type":"strand","mtu":1500,"agentRequired":false,"logFile":"%T/strand.log","stateDir":"%T/state-strand","ipam":{"type":"strand-ipam","ranges":[[{"subnet":"10.100.0.0/16"}]],"dataDir":"%T/ipam-strand"}}' ;;
+    strand-plugin) conf='{"cniVersion":"1.0.0","name":"bench","type":"strand-plugin","mtu":1500,"agentRequired":false,"logFile":"%T/strand.log","stateDir":"%T/state-strand-plugin","ipam":{"type":"strand-ipam","ranges":[[{"subnet":"10.104.0.0/16"}]],"dataDir":"%T/ipam-strand-plugin"}}' ;;
     strand-agent) conf='{"cniVersion":"1.0.0","name":"bench","type":"strand","mtu":1500,"agentRequired":true,"agentSocket":"%T/agent.sock","logFile":"%T/strand.log","stateDir":"%T/state-strand-agent","ipam":{"type":"strand-ipam","ranges":[[{"subnet":"10.103.0.0/16"}]],"dataDir":"%T/ipam-strand-agent"}}' ;;
     strand-hostlocal) conf='{"cniVersion":"1.0.0","name":"bench","type":"strand","mtu":1500,"agentRequired":false,"logFile":"%T/strand.log","stateDir":"%T/state-strand-hostlocal","ipam":{"type":"host-local","ranges":[[{"subnet":"10.101.0.0/16"}]],"dataDir":"%T/ipam-strand-hostlocal"}}' ;;
     ptp) conf='{"cniVersion":"1.0.0","name":"bench","type":"ptp","ipMasq":false,"mtu":1500,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.102.0.0/16"}]],"routes":[{"dst":"0.0.0.0/0"}],"dataDir":"%T/ipam-ptp"}}' ;;
-    *) die "unknown config '$c' (strand, strand-agent, strand-hostlocal, ptp)" ;;
+    *) die "unknown config '$c' (strand, strand-plugin, strand-agent, strand-hostlocal, ptp)" ;;
   esac
   echo "${conf//%T/$T}" | jq . >"$T/conf/$c.json"
 done

@@ -3,12 +3,27 @@
 // the endpoints map; pods ping through the programs; kill -9 keeps the links;
 // a restarted agent reuses them (no second attachment) and re-attaches what
 // went missing; DEL and --cleanup leave no pins.
+#include <set>
+
 #include "tests/netns/agent/agent_fixture.h"
 
 namespace strand::test {
 namespace {
 
-class AgentTest : public AgentFixture {};
+class AgentTest : public AgentFixture {
+ protected:
+  // After every pod's DEL: no record, no veth (the reaper gets 5 s), no pin.
+  void expect_all_deleted() {
+    EXPECT_TRUE(state_files_in(state()).empty()) << ::testing::PrintToString(state_files_in(state()));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!links_in(node_->name()).empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(links_in(node_->name()).empty()) << ::testing::PrintToString(links_in(node_->name()));
+    EXPECT_TRUE(files_in(pin_root_ + "/links").empty());
+    pods_.clear();
+  }
+};
 
 TEST_F(AgentTest, AttachSurvivesRestartAndDetaches) {
   ASSERT_NO_FATAL_FAILURE(start_agent());
@@ -233,14 +248,38 @@ TEST_F(AgentTest, HandedOverVerbsRunInTheAgent) {
     EXPECT_EQ(d.exit_code, 0) << d.out;
     EXPECT_TRUE(has_line(plugin_log(), {"verb run by strand-agent", "cmd=DEL", std::string("container=") + id}));
   }
-  EXPECT_TRUE(state_files_in(state()).empty()) << ::testing::PrintToString(state_files_in(state()));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (!links_in(node_->name()).empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  expect_all_deleted();
+}
+
+TEST_F(AgentTest, ConcurrentHandedOverVerbsGetDistinctAddresses) {
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  // More than the agent's queue takes at once: the rest are declined and run
+  // in their plugin processes, side by side with the agent's workers.
+  constexpr int kPods = 40;
+  for (int i = 0; i < kPods; ++i) {
+    pod_ns_[i] = std::make_unique<TestNetns>(prefix() + "p" + std::to_string(i));
+    pods_["cc" + std::to_string(i)] = i;
   }
-  EXPECT_TRUE(links_in(node_->name()).empty()) << ::testing::PrintToString(links_in(node_->name()));
-  EXPECT_TRUE(files_in(pin_root_ + "/links").empty());
-  pods_.clear();
+  std::vector<PluginOutput> outs(kPods);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPods; ++i) {
+    threads.emplace_back([&, i] { outs[i] = call("ADD", "cc" + std::to_string(i), i, conf()); });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> ips;
+  for (int i = 0; i < kPods; ++i) {
+    ASSERT_EQ(outs[i].exit_code, 0) << i << " " << outs[i].out << outs[i].err;
+    ips.insert(ip_of(outs[i]));
+    ASSERT_NO_FATAL_FAILURE(expect_attached(record("cc" + std::to_string(i))));
+  }
+  EXPECT_EQ(ips.size(), static_cast<size_t>(kPods));
+  threads.clear();
+  for (int i = 0; i < kPods; ++i) {
+    threads.emplace_back([&, i] { outs[i] = call("DEL", "cc" + std::to_string(i), i, conf()); });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kPods; ++i) EXPECT_EQ(outs[i].exit_code, 0) << outs[i].out;
+  expect_all_deleted();
 }
 
 TEST_F(AgentTest, RequiredAgentMissingFailsAdd) {
