@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include <exception>
+#include <filesystem>
 #include <thread>
 
+#include "cni/ipam/host_conf.h"
 #include "cni/run.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -92,10 +94,37 @@ std::optional<std::string> CniHandoff::decline_reason(const cni::HandoffRequest&
     return "the verb or its IPAM runs in the plugin";
   }
   if (req.ns.net != ctx.mine.net) return "the plugin is in another network namespace";
-  if (req.ns.mnt != ctx.mine.mnt) return "the plugin is in another mount namespace";
+  if (req.ns.mnt != ctx.mine.mnt && !ctx.other_file.empty()) {
+    return "the plugin is in another mount namespace and sees another " + ctx.other_file;
+  }
   if (!ctx.same_socket) return "agentSocket " + conf.agent_socket + " is not this agent's socket";
   if (ctx.in_flight >= kMaxInFlight) return "busy: " + std::to_string(ctx.in_flight) + " verbs running";
   return std::nullopt;
+}
+
+std::vector<std::string> CniHandoff::verb_paths(const cni::Env& env, const cni::NetConf& conf) {
+  std::vector<std::string> out;
+  if (!env.netns.empty()) out.push_back(env.netns);
+  out.push_back(conf.state_dir);
+  if (auto ipam = cni::ipam::parse_host_ipam_conf(conf.raw)) {
+    out.push_back(ipam->data_dir);
+    if (!ipam->resolv_conf.empty()) out.push_back(ipam->resolv_conf);
+  }
+  if (!conf.log_file.empty()) out.push_back(std::filesystem::path(conf.log_file).parent_path().string());
+  return out;
+}
+
+bool CniHandoff::same_file(const std::string& plugin_root, const std::string& path) {
+  if (path.empty() || path.front() != '/') return false;
+  std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  for (;;) {
+    struct stat mine {}, theirs {};
+    const bool here = ::stat(p.c_str(), &mine) == 0;
+    const bool there = ::stat((plugin_root + p.string()).c_str(), &theirs) == 0;
+    if (here && there) return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+    if (here || there || p == p.root_path()) return false;
+    p = p.parent_path();
+  }
 }
 
 bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
@@ -119,14 +148,24 @@ bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
     std::lock_guard lock(mu_);
     in_flight = in_flight_;
   }
-  Context ctx{*mine, same_socket(conf->agent_socket), in_flight};
+  ucred peer{};
+  socklen_t peer_len = sizeof(peer);
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) peer.pid = 0;
+  Context ctx{*mine, same_socket(conf->agent_socket), in_flight, ""};
+  if (req->ns.mnt != mine->mnt) {
+    // 0: the plugin is in a PID namespace where this agent cannot see it.
+    const std::string root = peer.pid > 0 ? "/proc/" + std::to_string(peer.pid) + "/root" : "";
+    for (const auto& p : verb_paths(*env, *conf)) {
+      if (root.empty() || !same_file(root, p)) {
+        ctx.other_file = p;
+        break;
+      }
+    }
+  }
   if (auto why = decline_reason(*req, *env, *conf, ctx)) return decline(*why);
   {
     std::lock_guard lock(mu_);
     ++in_flight_;
-    ucred peer{};
-    socklen_t peer_len = sizeof(peer);
-    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) peer.pid = 0;
     jobs_.push_back(Job{std::move(fd), peer.pid, std::move(*env), std::move(*conf)});
     // Workers start in this thread's network namespace: the node's.
     if (idle_workers_ == 0 && live_workers_ < kWorkers) {

@@ -7,9 +7,12 @@
 // process (common/agent_client.h's LocalAgent).
 //
 // The agent runs a verb only when its paths and links mean the same here as in
-// the plugin: same network and mount namespaces, the conf's agentSocket is this
-// agent's socket, and the IPAM is the built-in strand-ipam. Anything else, or
-// more than kMaxInFlight verbs at once, is declined and the plugin runs it.
+// the plugin: the same network namespace, the same files (the same mount
+// namespace, or else every path the verb uses names the same file through the
+// plugin's /proc/<pid>/root as here: an agent in a container with the node's
+// directories mounted), the conf's agentSocket is this agent's socket, and the
+// IPAM is the built-in strand-ipam. Anything else, or more than kMaxInFlight
+// verbs at once, is declined and the plugin runs it.
 #include <sys/types.h>
 
 #include <condition_variable>
@@ -53,7 +56,16 @@ class CniHandoff {
     cni::NsIdentity mine;
     bool same_socket = false;  // the conf's agentSocket is this agent's socket
     int in_flight = 0;
+    std::string other_file;    // another mount namespace: the first path that differs, "" when none does
   };
+  // The paths a verb reads or writes: CNI_NETNS, stateDir, the IPAM's dataDir
+  // and resolvConf, the log file's directory.
+  [[nodiscard]] static std::vector<std::string> verb_paths(const cni::Env& env, const cni::NetConf& conf);
+  // Whether `path` names the same file here and under `plugin_root` (the
+  // plugin's /proc/<pid>/root). A path missing on both sides compares its
+  // nearest existing parent: what the verb creates there lands in the same place.
+  [[nodiscard]] static bool same_file(const std::string& plugin_root, const std::string& path);
+
   [[nodiscard]] static std::optional<std::string> decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
                                                                  const cni::NetConf& conf, const Context& ctx);
 

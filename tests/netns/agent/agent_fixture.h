@@ -146,13 +146,14 @@ class AgentFixture : public ::testing::Test {
     return true;
   }
 
-  PluginOutput call(const std::string& cmd, const std::string& id, int pod_index, const nlohmann::json& c) {
+  PluginOutput call(const std::string& cmd, const std::string& id, int pod_index, const nlohmann::json& c,
+                    const std::string& plugin = "strand") {
     PluginCall pc;
     pc.command = cmd;
     pc.container_id = id;
     pc.netns = "/run/netns/" + prefix() + "p" + std::to_string(pod_index);
     pc.args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + id;
-    return run_plugin(node_->name(), pc, c);
+    return run_plugin(node_->name(), pc, c, plugin);
   }
 
   PluginOutput add(const std::string& id, int pod_index) {

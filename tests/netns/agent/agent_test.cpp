@@ -282,6 +282,45 @@ TEST_F(AgentTest, ConcurrentHandedOverVerbsGetDistinctAddresses) {
   expect_all_deleted();
 }
 
+TEST_F(AgentTest, PluginInAnotherMountNamespace) {
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  auto plugin_log = [&] {
+    std::string out;
+    (void)run_shell_cat(tmp_.path() + "/strand.log", out);
+    return out;
+  };
+  auto wrapper = [&](const std::string& name, const std::string& before) {
+    const std::string path = tmp_.path() + "/" + name;
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    EXPECT_NE(f, nullptr);
+    std::fprintf(f, "#!/bin/sh\nexec unshare -m sh -c '%sexec %s/strand'\n", before.c_str(), bin_dir().c_str());
+    std::fclose(f);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path;
+  };
+  // A private copy of the node's mounts: every path is the same file, the
+  // agent takes the verb.
+  const auto same = wrapper("same.sh", "");
+  pod_ns_[1] = std::make_unique<TestNetns>(prefix() + "p1");
+  pods_["m1"] = 1;
+  auto a = call("ADD", "m1", 1, conf(), same);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_TRUE(has_line(plugin_log(), {"verb run by strand-agent", "cmd=ADD", "container=m1"})) << plugin_log();
+  // Its own IPAM directory (a tmpfs over dataDir): the agent would write the
+  // allocation where the plugin does not look. Declined: the plugin runs it.
+  const auto other = wrapper("other.sh", "mount -t tmpfs strand-test " + tmp_.path() + "/ipam && ");
+  pod_ns_[2] = std::make_unique<TestNetns>(prefix() + "p2");
+  pods_["m2"] = 2;
+  auto b = call("ADD", "m2", 2, conf(), other);
+  ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
+  EXPECT_FALSE(has_line(plugin_log(), {"verb run by strand-agent", "container=m2"})) << plugin_log();
+  EXPECT_TRUE(has_line(plugin_log(), {"pod added", "container=m2"})) << plugin_log();
+  EXPECT_TRUE(has_line(agent_log(), {"cni verb declined", "/ipam"})) << agent_log();
+  ASSERT_NO_FATAL_FAILURE(expect_attached(record("m2")));
+  for (const char* id : {"m1", "m2"}) EXPECT_EQ(call("DEL", id, pods_[id], conf()).exit_code, 0) << id;
+  expect_all_deleted();
+}
+
 TEST_F(AgentTest, RequiredAgentMissingFailsAdd) {
   // No agent listening: a required agent makes ADD fail with "try again later".
   auto r = add("c9", 1);

@@ -72,6 +72,10 @@ void sweep_netns(const std::string& prefix) {
   for (const auto& n : names) run_shell("ip netns del " + n, nullptr);
 }
 
+namespace {
+std::string plugin_path(const std::string& plugin) { return plugin.starts_with('/') ? plugin : bin_dir() + "/" + plugin; }
+}  // namespace
+
 PluginOutput run_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,
                         const std::string& plugin) {
   PluginOutput res;
@@ -87,7 +91,7 @@ PluginOutput run_plugin(const std::string& node, const PluginCall& call, const n
     auto guard = ns->enter();
     EXPECT_TRUE(guard);
     if (!guard) return res;
-    auto out = cni::exec_plugin(bin_dir() + "/" + plugin, env, conf.dump());
+    auto out = cni::exec_plugin(plugin_path(plugin), env, conf.dump());
     EXPECT_TRUE(out) << (out ? "" : out.error().message());
     if (!out) return res;
     res.exit_code = out->exit_code;
@@ -138,7 +142,7 @@ std::optional<SpawnedPlugin> spawn_plugin(const std::string& node, const PluginC
   posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
   posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
   posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-  std::string path = bin_dir() + "/" + plugin;
+  std::string path = plugin_path(plugin);
   char* argv[] = {path.data(), nullptr};
   SpawnedPlugin p;
   int rc;

@@ -59,7 +59,7 @@ struct PluginOutput {
   nlohmann::json json;  // parsed stdout, null when empty/not JSON
 };
 
-// Runs `plugin` (a file in bin_dir()) with `conf` on stdin, inside netns `node`.
+// Runs `plugin` (a file in bin_dir(), or an absolute path) with `conf` on stdin, inside netns `node`.
 PluginOutput run_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,
                         const std::string& plugin = "strand");
 

@@ -144,20 +144,63 @@ TEST(CniHandoffDecline, Reasons) {
   env.command = cni::Command::kAdd;
   cni::NetConf conf;
   conf.ipam = {{"type", "strand-ipam"}};
-  CniHandoff::Context ctx{req.ns, true, 0};
+  CniHandoff::Context ctx{req.ns, true, 0, ""};
   EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, ctx), std::nullopt);
   auto other_net = ctx;
   other_net.mine.net.ino = 101;
   EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_net)->find("network namespace"), std::string::npos);
+  // Another mount namespace that sees the same files (an agent in a container
+  // with the node's directories): taken. One that does not: declined.
   auto other_mnt = ctx;
   other_mnt.mine.mnt.ino = 201;
-  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_mnt)->find("mount namespace"), std::string::npos);
+  EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, other_mnt), std::nullopt);
+  other_mnt.other_file = "/var/lib/strand/endpoints";
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_mnt)->find("mount namespace and sees another /var/lib/strand/endpoints"),
+            std::string::npos);
   auto other_sock = ctx;
   other_sock.same_socket = false;
   EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_sock)->find("socket"), std::string::npos);
   auto busy = ctx;
   busy.in_flight = CniHandoff::kMaxInFlight;
   EXPECT_NE(CniHandoff::decline_reason(req, env, conf, busy)->find("busy"), std::string::npos);
+}
+
+TEST(CniHandoffFiles, SameFileComparesThroughThePluginsRoot) {
+  const fs::path root = fs::temp_directory_path() / ("strand-root-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  // The plugin's root is the agent's: every path is the same file.
+  EXPECT_TRUE(CniHandoff::same_file("/proc/self/root", "/proc/self/ns/net"));
+  EXPECT_TRUE(CniHandoff::same_file("/proc/self/root", "/tmp"));
+  // Missing on both sides: the nearest parent that exists decides.
+  EXPECT_TRUE(CniHandoff::same_file("/proc/self/root", "/tmp/strand-no-such-dir/x/y"));
+  EXPECT_FALSE(CniHandoff::same_file("/proc/self/root", "relative/path"));
+  EXPECT_FALSE(CniHandoff::same_file("/proc/self/root", ""));
+  // A root of its own: /tmp there is another directory.
+  fs::create_directories(root / "tmp");
+  EXPECT_FALSE(CniHandoff::same_file(root.string(), "/tmp"));
+  EXPECT_FALSE(CniHandoff::same_file(root.string(), "/tmp/strand-no-such-dir/x"));
+  // A path only the plugin's side has.
+  fs::create_directories(root / "only-there");
+  EXPECT_FALSE(CniHandoff::same_file(root.string(), "/only-there"));
+  fs::remove_all(root);
+}
+
+TEST(CniHandoffFiles, VerbPaths) {
+  cni::Env env;
+  env.netns = "/run/netns/p1";
+  auto conf = cni::parse_netconf(R"({"cniVersion":"1.0.0","name":"n","type":"strand","stateDir":"/s",
+    "logFile":"/var/log/strand/cni.log",
+    "ipam":{"type":"strand-ipam","dataDir":"/d","resolvConf":"/etc/r.conf","ranges":[[{"subnet":"10.1.0.0/24"}]]}})");
+  ASSERT_TRUE(conf.has_value()) << conf.error().msg;
+  EXPECT_EQ(CniHandoff::verb_paths(env, *conf),
+            (std::vector<std::string>{"/run/netns/p1", "/s", "/d", "/etc/r.conf", "/var/log/strand"}));
+  // Defaults when the config names none.
+  env.netns.clear();
+  auto bare = cni::parse_netconf(
+      R"({"cniVersion":"1.0.0","name":"n","type":"strand","ipam":{"type":"strand-ipam","ranges":[[{"subnet":"10.1.0.0/24"}]]}})");
+  ASSERT_TRUE(bare.has_value()) << bare.error().msg;
+  EXPECT_EQ(CniHandoff::verb_paths(env, *bare),
+            (std::vector<std::string>{"/var/lib/strand/endpoints", "/var/lib/cni/networks"}));
 }
 
 TEST(LocalAgent, AnswersItsOwnSocketOnThisThreadOnly) {
