@@ -87,19 +87,42 @@ bool CniHandoff::same_socket(const std::string& path) const {
   return sb.st_dev == socket_dev_ && sb.st_ino == socket_ino_;
 }
 
-std::optional<std::string> CniHandoff::decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
-                                                      const cni::NetConf& conf, const Context& ctx) {
+std::optional<CniHandoff::Decline> CniHandoff::decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
+                                                               const cni::NetConf& conf, const Context& ctx) {
   const std::string ipam_type = conf.ipam.is_object() ? conf.ipam.value("type", "") : "";
   if (!cni::handoff_eligible(cni::command_name(env.command), ipam_type, false)) {
-    return "the verb or its IPAM runs in the plugin";
+    return Decline{"plugin-runs-it", "the verb or its IPAM runs in the plugin"};
   }
-  if (req.ns.net != ctx.mine.net) return "the plugin is in another network namespace";
+  if (req.ns.net != ctx.mine.net) return Decline{"other-netns", "the plugin is in another network namespace"};
   if (req.ns.mnt != ctx.mine.mnt && !ctx.other_file.empty()) {
-    return "the plugin is in another mount namespace and sees another " + ctx.other_file;
+    return Decline{"other-files", "the plugin is in another mount namespace and sees another " + ctx.other_file};
   }
-  if (!ctx.same_socket) return "agentSocket " + conf.agent_socket + " is not this agent's socket";
-  if (ctx.in_flight >= kMaxInFlight) return "busy: " + std::to_string(ctx.in_flight) + " verbs running";
+  if (!ctx.same_socket) {
+    return Decline{"other-socket", "agentSocket " + conf.agent_socket + " is not this agent's socket"};
+  }
+  if (ctx.in_flight >= kMaxInFlight) {
+    return Decline{"busy", "busy: " + std::to_string(ctx.in_flight) + " verbs running"};
+  }
   return std::nullopt;
+}
+
+void CniHandoff::count(const std::string& result) {
+  if (counts_ != nullptr) counts_->add(result);
+}
+
+void CniHandoff::log_decline(const Decline& d) {
+  bool first = false;
+  {
+    std::lock_guard lock(mu_);
+    first = warned_.insert(d.kind).second;
+  }
+  // Declines are normal for some configs (delegated IPAM, VERSION) and tell
+  // of a misplaced agent for others: say each kind once where it is seen.
+  if (first) {
+    log::warn("cni verb declined, the plugin runs it (first of its kind)", {{"kind", d.kind}, {"why", d.why}});
+  } else {
+    log::debug("cni verb declined", {{"kind", d.kind}, {"why", d.why}});
+  }
 }
 
 std::vector<std::string> CniHandoff::verb_paths(const cni::Env& env, const cni::NetConf& conf) {
@@ -130,11 +153,13 @@ bool CniHandoff::same_file(const std::string& plugin_root, const std::string& pa
 bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
   auto j = nlohmann::json::parse(line, nullptr, false);
   if (!j.is_object() || j.value("op", "") != "cni") return false;
-  auto decline = [&fd](const std::string& why) {
-    log::debug("cni verb declined", {{"why", why}});
-    answer(fd, cni::encode_handoff_decline(why));
+  auto decline_as = [&](const Decline& d) {
+    count("declined-" + d.kind);
+    log_decline(d);
+    answer(fd, cni::encode_handoff_decline(d.why));
     return true;
   };
+  auto decline = [&](const std::string& why) { return decline_as(Decline{"bad-request", why}); };
   auto req = cni::decode_handoff_request(j);
   if (!req) return decline(req.error().message());
   auto env = cni::parse_env(req->env);
@@ -162,7 +187,8 @@ bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
       }
     }
   }
-  if (auto why = decline_reason(*req, *env, *conf, ctx)) return decline(*why);
+  if (auto d = decline_reason(*req, *env, *conf, ctx)) return decline_as(*d);
+  count("run");
   {
     std::lock_guard lock(mu_);
     ++in_flight_;

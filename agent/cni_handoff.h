@@ -19,6 +19,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "cni/conf.h"
 #include "cni/env.h"
 #include "cni/handoff_wire.h"
+#include "agent/repair_counts.h"
 #include "common/agent_client.h"
 #include "common/fd.h"
 
@@ -51,7 +53,6 @@ class CniHandoff {
   // Waits for every running verb to finish.
   void drain();
 
-  // Why this agent would not run the verb (nullopt: it will). Pure.
   struct Context {
     cni::NsIdentity mine;
     bool same_socket = false;  // the conf's agentSocket is this agent's socket
@@ -66,8 +67,18 @@ class CniHandoff {
   // nearest existing parent: what the verb creates there lands in the same place.
   [[nodiscard]] static bool same_file(const std::string& plugin_root, const std::string& path);
 
-  [[nodiscard]] static std::optional<std::string> decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
-                                                                 const cni::NetConf& conf, const Context& ctx);
+  // Why this agent would not run the verb (nullopt: it will). Pure. `kind`
+  // labels strand_cni_handoffs_total{result} ("declined-<kind>").
+  struct Decline {
+    std::string kind;  // plugin-runs-it, other-netns, other-files, other-socket, busy (bad-request: take())
+    std::string why;
+  };
+  [[nodiscard]] static std::optional<Decline> decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
+                                                             const cni::NetConf& conf, const Context& ctx);
+
+  // Counts every offer in `counts` ("run", "declined-<kind>"); the first
+  // decline of each kind is logged at warn, later ones at debug.
+  void set_counts(HandoffCounts* counts) { counts_ = counts; }
 
  private:
   [[nodiscard]] bool same_socket(const std::string& path) const;
@@ -80,6 +91,11 @@ class CniHandoff {
   void work();
   void run(Job& job);
 
+  void count(const std::string& result);
+  void log_decline(const Decline& d);
+
+  HandoffCounts* counts_ = nullptr;
+  std::set<std::string> warned_;  // decline kinds logged at warn (under mu_)
   std::string socket_path_;
   dev_t socket_dev_ = 0;
   ino_t socket_ino_ = 0;

@@ -92,6 +92,7 @@ struct Observability {
 };
 Observability start_observability(const strand::agent::Config& c, const strand::agent::Datapath& dp,
                                   strand::agent::Endpoints& eps, const strand::agent::RepairCounts& repairs,
+                                  const strand::agent::HandoffCounts& handoffs,
                                   std::function<nlohmann::json()> policies, const std::atomic<bool>& socket_ready,
                                   std::function<bool()> sources_synced, const strand::model::Model& model,
                                   const strand::enforce::Enforcer* enforcer) {
@@ -137,6 +138,7 @@ Observability start_observability(const strand::agent::Config& c, const strand::
     };
   }
   src.repairs = &repairs;
+  src.handoffs = &handoffs;
   src.ready = [&socket_ready, sources_synced = std::move(sources_synced)] {
     const bool sock = socket_ready.load();
     const bool synced = sources_synced();
@@ -286,7 +288,8 @@ int main(int argc, char** argv) {
   std::atomic<bool> socket_ready{false};
   std::function<nlohmann::json()> policies = [&model] { return strand::model::policies_json(model); };
   if (enforcer) policies = [&model, e = enforcer.get()] { return strand::enforce::policies_json(model, *e); };
-  auto obs = start_observability(*cfg, *dp, endpoints, repairs, std::move(policies), socket_ready,
+  HandoffCounts handoffs;  // verbs plugins offered, shown by /metrics
+  auto obs = start_observability(*cfg, *dp, endpoints, repairs, handoffs, std::move(policies), socket_ready,
                                  [&k8s] { return k8s == nullptr || k8s->synced(); }, model, enforcer.get());
 
   std::signal(SIGTERM, on_signal);
@@ -306,6 +309,7 @@ int main(int argc, char** argv) {
   // Verbs a plugin hands over run on worker threads; their agent calls are
   // answered by `endpoints` in process.
   CniHandoff handoff(cfg->socket, [&endpoints](const nlohmann::json& req) { return endpoints.handle(req.dump()); });
+  handoff.set_counts(&handoffs);
   auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop,
                         [&handoff](const std::string& line, strand::UniqueFd& fd) { return handoff.take(line, fd); });
   g_stop.store(true);

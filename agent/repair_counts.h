@@ -1,7 +1,9 @@
 #pragma once
-// Repairs made by the agent, counted per kind ("host-route", "pod-neighbour",
-// "endpoint-gone", "reattach", ...). Written by the netlink watcher, read by
-// /metrics (strand_repairs_total{kind}). Thread-safe.
+// Events counted per kind, thread-safe. RepairCounts: repairs made by the
+// agent ("host-route", "pod-neighbour", "endpoint-gone", "reattach", ...),
+// written by the netlink watcher, read by /metrics (strand_repairs_total{kind}).
+// HandoffCounts: verbs a plugin offered the agent, by what became of them
+// (agent/cni_handoff.h), read by /metrics (strand_cni_handoffs_total{result}).
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -9,7 +11,7 @@
 
 namespace strand::agent {
 
-class RepairCounts {
+class KindCounts {
  public:
   void add(const std::string& kind, uint64_t n = 1) {
     std::lock_guard lock(mu_);
@@ -24,5 +26,8 @@ class RepairCounts {
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> counts_;
 };
+
+using RepairCounts = KindCounts;
+using HandoffCounts = KindCounts;
 
 }  // namespace strand::agent

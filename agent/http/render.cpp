@@ -106,6 +106,12 @@ std::string render_metrics(const MetricsInput& in) {
   header(out, "strand_repairs_total", "counter", "Kernel state the agent put back, by kind.");
   for (const auto& [kind, n] : in.repairs) out += fmt::format("strand_repairs_total{{kind=\"{}\"}} {}\n", escape_label(kind), n);
 
+  header(out, "strand_cni_handoffs_total", "counter",
+         "CNI verbs the plugin offered the agent: run by the agent, or declined and why.");
+  for (const auto& [result, n] : in.handoffs) {
+    out += fmt::format("strand_cni_handoffs_total{{result=\"{}\"}} {}\n", escape_label(result), n);
+  }
+
   header(out, "strand_bpf_map_entries", "gauge", "Entries in the node datapath's pinned maps.");
   for (const auto& [map, n] : in.collector.map_entries) {
     out += fmt::format("strand_bpf_map_entries{{map=\"{}\"}} {}\n", escape_label(map), n);

@@ -35,6 +35,7 @@ struct MetricsInput {
   std::vector<Endpoint> endpoints;  // in the order to print
   flows::CollectorStats collector;
   std::map<std::string, uint64_t> repairs;  // kind -> count
+  std::map<std::string, uint64_t> handoffs;  // result -> count (agent/cni_handoff.h)
   PolicyCounts policies;
 };
 

@@ -188,6 +188,7 @@ void HttpServer::routes() {
     }
     in.collector = src_.collector->stats();
     if (src_.repairs) in.repairs = src_.repairs->snapshot();
+    if (src_.handoffs) in.handoffs = src_.handoffs->snapshot();
     if (src_.policy_counts) in.policies = src_.policy_counts();
     res.set_content(render_metrics(in), "text/plain; version=0.0.4; charset=utf-8");
   });

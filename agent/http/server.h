@@ -33,6 +33,7 @@ struct Sources {
   // versions), cheap to poll. Unset: {}.
   std::function<nlohmann::json()> policies_summary;
   const RepairCounts* repairs = nullptr;
+  const HandoffCounts* handoffs = nullptr;
   std::function<PolicyCounts()> policy_counts;  // for /metrics; unset: zeros
   std::function<nlohmann::json()> ready;  // {"ready": bool, "checks": {...}}
   // What a rule id of a flow or a policy drop stands for (unset: no

@@ -29,6 +29,7 @@ TEST(RenderMetrics, EveryFamilyExactly) {
   in.collector.map_entries = {{"ct", 6}, {"endpoints", 2}};
   in.collector.events_lost = 4;
   in.repairs = {{"host-route", 1}, {"reattach", 2}};
+  in.handoffs = {{"run", 7}, {"declined-busy", 1}};
   in.policies = {5, 2};
   const std::string want =
       "# HELP strand_endpoint_packets_total Packets that passed a pod's host veth, by direction seen from the pod.\n"
@@ -64,6 +65,10 @@ TEST(RenderMetrics, EveryFamilyExactly) {
       "# TYPE strand_repairs_total counter\n"
       "strand_repairs_total{kind=\"host-route\"} 1\n"
       "strand_repairs_total{kind=\"reattach\"} 2\n"
+      "# HELP strand_cni_handoffs_total CNI verbs the plugin offered the agent: run by the agent, or declined and why.\n"
+      "# TYPE strand_cni_handoffs_total counter\n"
+      "strand_cni_handoffs_total{result=\"declined-busy\"} 1\n"
+      "strand_cni_handoffs_total{result=\"run\"} 7\n"
       "# HELP strand_bpf_map_entries Entries in the node datapath's pinned maps.\n"
       "# TYPE strand_bpf_map_entries gauge\n"
       "strand_bpf_map_entries{map=\"ct\"} 6\n"

@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "cni/handoff_wire.h"
@@ -95,6 +96,8 @@ TEST_F(CniHandoffTest, OtherOpsAreNotTaken) {
 
 TEST_F(CniHandoffTest, RunsTheVerbAndLogsItInThePluginsFile) {
   CniHandoff h(sock_path_, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; });
+  HandoffCounts counts;
+  h.set_counts(&counts);
   // GC needs cniVersion 1.1.0: run_verb answers code 1 without touching the kernel.
   auto line = offer(h, request("GC", conf("1.0.0", sock_path_)));
   ASSERT_FALSE(line.empty());
@@ -102,6 +105,7 @@ TEST_F(CniHandoffTest, RunsTheVerbAndLogsItInThePluginsFile) {
   auto reply = cni::decode_handoff_reply(nlohmann::json::parse(line));
   ASSERT_FALSE(reply.declined) << reply.why;
   EXPECT_EQ(reply.outcome.exit, 1);
+  EXPECT_EQ(counts.snapshot(), (std::map<std::string, uint64_t>{{"run", 1}}));
   auto err = nlohmann::json::parse(reply.outcome.out);
   EXPECT_EQ(err["code"], 1);
   EXPECT_EQ(err["cniVersion"], "1.0.0");
@@ -117,6 +121,8 @@ TEST_F(CniHandoffTest, RunsTheVerbAndLogsItInThePluginsFile) {
 
 TEST_F(CniHandoffTest, DeclinesWhatThePluginMustRun) {
   CniHandoff h(sock_path_, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; });
+  HandoffCounts counts;
+  h.set_counts(&counts);
   auto why = [&](const nlohmann::json& req) {
     auto line = offer(h, req);
     EXPECT_FALSE(line.empty());
@@ -135,6 +141,9 @@ TEST_F(CniHandoffTest, DeclinesWhatThePluginMustRun) {
   auto bad = request("ADD", conf("1.0.0", sock_path_));
   bad["netns"] = "x";
   EXPECT_NE(why(bad).find("netns"), std::string::npos);
+  EXPECT_EQ(counts.snapshot(), (std::map<std::string, uint64_t>{{"declined-bad-request", 3},
+                                                                 {"declined-other-socket", 1},
+                                                                 {"declined-plugin-runs-it", 2}}));
 }
 
 TEST(CniHandoffDecline, Reasons) {
@@ -148,21 +157,24 @@ TEST(CniHandoffDecline, Reasons) {
   EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, ctx), std::nullopt);
   auto other_net = ctx;
   other_net.mine.net.ino = 101;
-  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_net)->find("network namespace"), std::string::npos);
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_net)->why.find("network namespace"), std::string::npos);
+  EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, other_net)->kind, "other-netns");
   // Another mount namespace that sees the same files (an agent in a container
   // with the node's directories): taken. One that does not: declined.
   auto other_mnt = ctx;
   other_mnt.mine.mnt.ino = 201;
   EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, other_mnt), std::nullopt);
   other_mnt.other_file = "/var/lib/strand/endpoints";
-  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_mnt)->find("mount namespace and sees another /var/lib/strand/endpoints"),
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_mnt)->why.find("mount namespace and sees another /var/lib/strand/endpoints"),
             std::string::npos);
   auto other_sock = ctx;
   other_sock.same_socket = false;
-  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_sock)->find("socket"), std::string::npos);
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, other_sock)->why.find("socket"), std::string::npos);
   auto busy = ctx;
   busy.in_flight = CniHandoff::kMaxInFlight;
-  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, busy)->find("busy"), std::string::npos);
+  EXPECT_NE(CniHandoff::decline_reason(req, env, conf, busy)->why.find("busy"), std::string::npos);
+  EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, busy)->kind, "busy");
+  EXPECT_EQ(CniHandoff::decline_reason(req, env, conf, other_mnt)->kind, "other-files");
 }
 
 TEST(CniHandoffFiles, SameFileComparesThroughThePluginsRoot) {
