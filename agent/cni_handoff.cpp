@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <thread>
@@ -57,8 +58,8 @@ void answer(UniqueFd& fd, const nlohmann::json& reply) {
 
 }  // namespace
 
-CniHandoff::CniHandoff(std::string socket_path, LocalAgent::Handle handle)
-    : socket_path_(std::move(socket_path)), handle_(std::move(handle)) {
+CniHandoff::CniHandoff(std::string socket_path, LocalAgent::Handle handle, Runner runner)
+    : socket_path_(std::move(socket_path)), handle_(std::move(handle)), runner_(std::move(runner)) {
   struct stat sb {};
   if (::stat(socket_path_.c_str(), &sb) == 0) {
     socket_dev_ = sb.st_dev;
@@ -168,15 +169,10 @@ bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
   if (!conf) return decline("config: " + conf.error().msg);
   auto mine = current_ns_identity();
   if (!mine) return decline(mine.error().message());
-  int in_flight = 0;
-  {
-    std::lock_guard lock(mu_);
-    in_flight = in_flight_;
-  }
   ucred peer{};
   socklen_t peer_len = sizeof(peer);
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) peer.pid = 0;
-  Context ctx{*mine, same_socket(conf->agent_socket), in_flight, ""};
+  Context ctx{*mine, same_socket(conf->agent_socket), 0, ""};
   if (req->ns.mnt != mine->mnt) {
     // 0: the plugin is in a PID namespace where this agent cannot see it.
     const std::string root = peer.pid > 0 ? "/proc/" + std::to_string(peer.pid) + "/root" : "";
@@ -187,11 +183,20 @@ bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
       }
     }
   }
-  if (auto d = decline_reason(*req, *env, *conf, ctx)) return decline_as(*d);
+  const Key key = key_of(*env);
+  std::unique_lock lock(mu_);
+  // A verb for an attachment that has one queued or running here waits its
+  // turn here, busy or not: were it declined, the plugin could run a DEL side
+  // by side with the ADD of a runtime that already gave up on it.
+  ctx.in_flight = !key.first.empty() && pending_keys_.contains(key) ? 0 : in_flight_;
+  if (auto d = decline_reason(*req, *env, *conf, ctx)) {
+    lock.unlock();
+    return decline_as(*d);
+  }
   count("run");
   {
-    std::lock_guard lock(mu_);
     ++in_flight_;
+    if (!key.first.empty()) ++pending_keys_[key];
     jobs_.push_back(Job{std::move(fd), peer.pid, std::move(*env), std::move(*conf)});
     // Workers start in this thread's network namespace: the node's.
     if (idle_workers_ == 0 && live_workers_ < kWorkers) {
@@ -199,8 +204,22 @@ bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
       workers_.emplace_back(&CniHandoff::work, this);
     }
   }
+  lock.unlock();
   queued_.notify_one();
   return true;
+}
+
+CniHandoff::Key CniHandoff::key_of(const cni::Env& env) {
+  // GC and STATUS name no attachment: they are not ordered.
+  if (env.command == cni::Command::kGc || env.command == cni::Command::kStatus) return {};
+  return {env.container_id, env.ifname};
+}
+
+std::deque<CniHandoff::Job>::iterator CniHandoff::next_runnable() {
+  return std::find_if(jobs_.begin(), jobs_.end(), [this](const Job& j) {
+    const Key k = key_of(j.env);
+    return k.first.empty() || !running_keys_.contains(k);
+  });
 }
 
 void CniHandoff::work() {
@@ -210,15 +229,25 @@ void CniHandoff::work() {
   std::unique_lock lock(mu_);
   for (;;) {
     ++idle_workers_;
-    queued_.wait(lock, [this] { return ending_ || !jobs_.empty(); });
+    // The first job whose attachment has no verb running: per attachment,
+    // verbs run one at a time in the order they came.
+    queued_.wait(lock, [this] { return ending_ || next_runnable() != jobs_.end(); });
     --idle_workers_;
-    if (jobs_.empty()) break;  // ending
-    Job job = std::move(jobs_.front());
-    jobs_.pop_front();
+    auto it = next_runnable();
+    if (it == jobs_.end()) break;  // ending (drain() left no job)
+    Job job = std::move(*it);
+    jobs_.erase(it);
+    const Key key = key_of(job.env);
+    if (!key.first.empty()) running_keys_.insert(key);
     lock.unlock();
     run(job);
     const auto now = current_ns_identity();
     lock.lock();
+    if (!key.first.empty()) {
+      running_keys_.erase(key);
+      if (--pending_keys_[key] == 0) pending_keys_.erase(key);
+      queued_.notify_all();  // a job of this attachment may be next
+    }
     if (--in_flight_ == 0) idle_.notify_all();
     if (!home || !now || now->net != home->net) {
       log::error("cni worker left in another network namespace, ending it");
@@ -238,7 +267,7 @@ void CniHandoff::run(Job& job) {
   cni::Outcome out;
   try {
     LocalAgent local(conf.agent_socket, handle_);
-    out = cni::run_verb(env, conf);
+    out = runner_(env, conf);
   } catch (const std::exception& e) {
     out = cni::error_outcome(
         cni::CniError{static_cast<int>(cni::Code::kTryAgainLater), "agent failed running the verb", e.what()},

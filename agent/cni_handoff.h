@@ -12,21 +12,28 @@
 // plugin's /proc/<pid>/root as here: an agent in a container with the node's
 // directories mounted), the conf's agentSocket is this agent's socket, and the
 // IPAM is the built-in strand-ipam. Anything else, or more than kMaxInFlight
-// verbs at once, is declined and the plugin runs it.
+// verbs at once, is declined and the plugin runs it. The verbs of one
+// attachment (container id, ifname) run one at a time in the order they came:
+// a runtime's DEL after an ADD it gave up on (its plugin was killed, or timed
+// out) waits for that ADD, and is never declined for being busy.
 #include <sys/types.h>
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cni/conf.h"
 #include "cni/env.h"
 #include "cni/handoff_wire.h"
+#include "cni/run.h"
 #include "agent/repair_counts.h"
 #include "common/agent_client.h"
 #include "common/fd.h"
@@ -39,8 +46,11 @@ class CniHandoff {
   static constexpr int kWorkers = 4;
   static constexpr int kReplyTimeoutMs = 5000;
 
+  // What runs a verb: cni::run_verb, or a test's stand-in.
+  using Runner = std::function<cni::Outcome(const cni::Env&, const cni::NetConf&)>;
+
   // `socket_path`: the socket this agent serves; `handle`: its request handler.
-  CniHandoff(std::string socket_path, LocalAgent::Handle handle);
+  CniHandoff(std::string socket_path, LocalAgent::Handle handle, Runner runner = cni::run_verb);
   ~CniHandoff();  // drain(), then the workers end
   CniHandoff(const CniHandoff&) = delete;
   CniHandoff& operator=(const CniHandoff&) = delete;
@@ -82,6 +92,9 @@ class CniHandoff {
 
  private:
   [[nodiscard]] bool same_socket(const std::string& path) const;
+  using Key = std::pair<std::string, std::string>;  // (container id, ifname); empty for GC, STATUS
+  [[nodiscard]] static Key key_of(const cni::Env& env);
+
   struct Job {
     UniqueFd fd;
     int pid = 0;  // the plugin's, for its log file
@@ -89,6 +102,7 @@ class CniHandoff {
     cni::NetConf conf;
   };
   void work();
+  [[nodiscard]] std::deque<Job>::iterator next_runnable();  // under mu_
   void run(Job& job);
 
   void count(const std::string& result);
@@ -100,11 +114,14 @@ class CniHandoff {
   dev_t socket_dev_ = 0;
   ino_t socket_ino_ = 0;
   LocalAgent::Handle handle_;
+  Runner runner_;
   std::mutex mu_;
   std::condition_variable idle_;
   std::condition_variable queued_;
   std::deque<Job> jobs_;
   int in_flight_ = 0;  // queued + running
+  std::map<Key, int> pending_keys_;  // attachments with verbs queued or running
+  std::set<Key> running_keys_;       // attachments with a verb running
   int idle_workers_ = 0;
   int live_workers_ = 0;
   bool ending_ = false;

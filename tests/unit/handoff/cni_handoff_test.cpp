@@ -10,7 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -144,6 +149,96 @@ TEST_F(CniHandoffTest, DeclinesWhatThePluginMustRun) {
   EXPECT_EQ(counts.snapshot(), (std::map<std::string, uint64_t>{{"declined-bad-request", 3},
                                                                  {"declined-other-socket", 1},
                                                                  {"declined-plugin-runs-it", 2}}));
+}
+
+// A runner that records when each verb starts and ends, and holds every ADD
+// until released.
+struct Recorder {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  std::vector<std::string> events;  // "start ADD c1", "end ADD c1", ...
+  cni::Outcome run(const cni::Env& env, const cni::NetConf&) {
+    const std::string verb = std::string(cni::command_name(env.command)) + " " + env.container_id;
+    std::unique_lock lock(mu);
+    events.push_back("start " + verb);
+    cv.notify_all();
+    if (env.command == cni::Command::kAdd) cv.wait(lock, [&] { return released; });
+    events.push_back("end " + verb);
+    return {};
+  }
+  bool wait_for(const std::string& event) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(5),
+                       [&] { return std::find(events.begin(), events.end(), event) != events.end(); });
+  }
+  void release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  bool seen(const std::string& event) {
+    std::lock_guard lock(mu);
+    return std::find(events.begin(), events.end(), event) != events.end();
+  }
+  size_t index(const std::string& event) {
+    std::lock_guard lock(mu);
+    return static_cast<size_t>(std::find(events.begin(), events.end(), event) - events.begin());
+  }
+};
+
+TEST_F(CniHandoffTest, VerbsOfOneAttachmentRunInOrderAndAreNeverBusy) {
+  Recorder rec;
+  CniHandoff h(sock_path_, [](const nlohmann::json&) { return nlohmann::json{{"ok", true}}; },
+               [&rec](const cni::Env& e, const cni::NetConf& c) { return rec.run(e, c); });
+  HandoffCounts counts;
+  h.set_counts(&counts);
+  std::vector<UniqueFd> plugin_ends;
+  auto send = [&](const std::string& command, const std::string& id) {
+    auto req = request(command, conf("1.1.0", sock_path_));
+    req["env"]["CNI_CONTAINERID"] = id;
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    UniqueFd agent_end(sv[0]);
+    plugin_ends.emplace_back(sv[1]);
+    EXPECT_TRUE(h.take(req.dump(), agent_end));
+  };
+  // The runtime killed the ADD's plugin and sent DEL: the DEL waits for the ADD.
+  send("ADD", "c1");
+  ASSERT_TRUE(rec.wait_for("start ADD c1"));
+  send("DEL", "c1");
+  // Other attachments do not wait: fill the agent up to kMaxInFlight.
+  for (int i = 2; i < CniHandoff::kMaxInFlight; ++i) send("ADD", "c" + std::to_string(i));
+  // Full: a new attachment is declined, but c1's next verb still queues.
+  auto full = request("ADD", conf("1.1.0", sock_path_));
+  full["env"]["CNI_CONTAINERID"] = "c99";
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  UniqueFd agent_end(sv[0]), plugin_end(sv[1]);
+  timeval tv{5, 0};  // a test that fails must not hang
+  ASSERT_EQ(::setsockopt(plugin_end.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  ASSERT_TRUE(h.take(full.dump(), agent_end));
+  char buf[512];
+  ssize_t n = ::recv(plugin_end.get(), buf, sizeof(buf), 0);
+  ASSERT_GT(n, 0);
+  auto busy = cni::decode_handoff_reply(nlohmann::json::parse(std::string(buf, static_cast<size_t>(n))));
+  EXPECT_TRUE(busy.declined);
+  EXPECT_NE(busy.why.find("busy"), std::string::npos) << busy.why;
+  send("CHECK", "c1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(rec.seen("start DEL c1")) << "DEL c1 started while its ADD ran";
+  rec.release();
+  h.drain();
+  EXPECT_LT(rec.index("end ADD c1"), rec.index("start DEL c1"));
+  EXPECT_LT(rec.index("end DEL c1"), rec.index("start CHECK c1"));
+  EXPECT_EQ(counts.snapshot(),
+            (std::map<std::string, uint64_t>{{"run", CniHandoff::kMaxInFlight + 1}, {"declined-busy", 1}}));
+  // Every plugin got its answer.
+  for (auto& fd : plugin_ends) {
+    ASSERT_EQ(::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    ssize_t r = ::recv(fd.get(), buf, sizeof(buf), 0);
+    EXPECT_GT(r, 0);
+  }
 }
 
 TEST(CniHandoffDecline, Reasons) {
