@@ -12,6 +12,8 @@
 // length of a call), so the counts vary a little between runs.
 #include <net/if.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +31,7 @@
 #include <thread>
 
 #include "cni/names.h"
+#include "common/agent_client.h"
 #include "common/ip.h"
 #include "common/netns.h"
 #include "harness.h"
@@ -353,6 +356,8 @@ class CrashTest : public ::testing::Test {
 
   std::vector<std::string> state_leftovers() const { return state_files_in(state_dir()); }
 
+  void run_crash();
+
   TempDir tmp_;
   std::unique_ptr<TestNetns> node_;
   std::unique_ptr<Netns> node_ns_;
@@ -360,7 +365,8 @@ class CrashTest : public ::testing::Test {
   std::vector<Slot> slots_;
 };
 
-TEST_F(CrashTest, KilledAddsAndDelsLeakNothingAndNeverShareAnAddress) {
+// The body of both tests: the run, the teardown a runtime does, the checks.
+void CrashTest::run_crash() {
   const uint64_t run_seed = seed();
   std::cout << "[ crash    ] seed " << run_seed << " (set STRAND_CRASH_SEED to repeat)" << std::endl;
   std::mt19937_64 rng(run_seed);
@@ -514,6 +520,75 @@ TEST_F(CrashTest, KilledAddsAndDelsLeakNothingAndNeverShareAnAddress) {
   for (const auto& p : pods_) {
     EXPECT_TRUE(links_in(p->name()).empty()) << p->name() << ": " << ::testing::PrintToString(links_in(p->name()));
   }
+}
+
+TEST_F(CrashTest, KilledAddsAndDelsLeakNothingAndNeverShareAnAddress) { run_crash(); }
+
+// The same with strand-agent on the node: the verbs go to the agent, and a
+// kill ends only the small plugin process, while the agent finishes the verb.
+// The runtime's DEL after a killed ADD must then wait for that ADD
+// (agent/cni_handoff.h) or it finds nothing and the ADD's pod leaks.
+class CrashTestWithAgent : public CrashTest {
+ protected:
+  void SetUp() override {
+    CrashTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    pin_root_ = "/sys/fs/bpf/strand/" + node_name();
+    std::filesystem::remove_all(pin_root_);
+    agent_ = spawn_agent({});
+    ASSERT_GT(agent_, 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = agent_call(tmp_.path() + "/agent.sock", {{"op", "status"}}, 500);
+      if (r && r->ok) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "agent not ready in 10 s: " << slurp(tmp_.path() + "/agent.log");
+  }
+  void TearDown() override {
+    if (agent_ > 0) {
+      ::kill(agent_, SIGTERM);
+      int status = 0;
+      ::waitpid(agent_, &status, 0);
+    }
+    if (node_) {
+      pid_t c = spawn_agent({"--cleanup"});
+      int status = 0;
+      if (c > 0) ::waitpid(c, &status, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(pin_root_, ec);
+    std::filesystem::remove("/sys/fs/bpf/strand", ec);  // only when empty
+    CrashTest::TearDown();
+  }
+
+  std::string node_name() const { return prefix() + "node"; }
+
+  // strand-agent in the node netns (entered on this thread for the spawn).
+  pid_t spawn_agent(std::vector<std::string> extra) {
+    auto guard = node_ns_->enter();
+    EXPECT_TRUE(guard);
+    if (!guard) return -1;
+    std::vector<std::string> args = {bin_dir() + "/strand-agent", "--node", node_name(), "--bpffs", "/sys/fs/bpf",
+                                     "--state-dir", state_dir(), "--socket", tmp_.path() + "/agent.sock",
+                                     "--log-file", tmp_.path() + "/agent.log"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << argv[0];
+    return pid;
+  }
+
+  pid_t agent_ = -1;
+  std::string pin_root_;
+};
+
+TEST_F(CrashTestWithAgent, KilledPluginsLeakNothingAndNeverShareAnAddress) {
+  run_crash();
+  // The agent ran the verbs (its log shows them), so the kills hit its clients.
+  EXPECT_NE(slurp(tmp_.path() + "/strand.log").find("verb run by strand-agent"), std::string::npos);
 }
 
 }  // namespace
