@@ -88,13 +88,7 @@ class AgentFixture : public ::testing::Test {
     auto guard = ns->enter();
     EXPECT_TRUE(guard);
     if (!guard) return -1;
-    auto args = agent_args(std::move(extra));
-    std::vector<char*> argv;
-    for (auto& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << argv[0];
-    return pid;
+    return spawn_process(agent_args(std::move(extra)));
   }
 
   // Runs the agent to completion (--cleanup); returns its exit code.

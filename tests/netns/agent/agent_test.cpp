@@ -12,6 +12,13 @@ namespace {
 
 class AgentTest : public AgentFixture {
  protected:
+  // The plugin's log file (conf "logFile").
+  std::string plugin_log() const {
+    std::string out;
+    (void)run_shell_cat(tmp_.path() + "/strand.log", out);
+    return out;
+  }
+
   // After every pod's DEL: no record, no veth (the reaper gets 5 s), no pin.
   void expect_all_deleted() {
     EXPECT_TRUE(state_files_in(state()).empty()) << ::testing::PrintToString(state_files_in(state()));
@@ -212,11 +219,6 @@ bool has_line(const std::string& text, std::initializer_list<std::string_view> p
 
 TEST_F(AgentTest, HandedOverVerbsRunInTheAgent) {
   ASSERT_NO_FATAL_FAILURE(start_agent());
-  auto plugin_log = [&] {
-    std::string out;
-    (void)run_shell_cat(tmp_.path() + "/strand.log", out);
-    return out;
-  };
   auto a = add("h1", 1);
   ASSERT_EQ(a.exit_code, 0) << a.out << agent_log();
   ASSERT_EQ(a.json["ips"].size(), 1u) << a.out;
@@ -284,11 +286,6 @@ TEST_F(AgentTest, ConcurrentHandedOverVerbsGetDistinctAddresses) {
 
 TEST_F(AgentTest, PluginInAnotherMountNamespace) {
   ASSERT_NO_FATAL_FAILURE(start_agent());
-  auto plugin_log = [&] {
-    std::string out;
-    (void)run_shell_cat(tmp_.path() + "/strand.log", out);
-    return out;
-  };
   auto wrapper = [&](const std::string& name, const std::string& before) {
     const std::string path = tmp_.path() + "/" + name;
     std::FILE* f = std::fopen(path.c_str(), "w");

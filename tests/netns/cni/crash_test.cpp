@@ -12,7 +12,6 @@
 // length of a call), so the counts vary a little between runs.
 #include <net/if.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -573,12 +572,7 @@ class CrashTestWithAgent : public CrashTest {
                                      "--state-dir", state_dir(), "--socket", tmp_.path() + "/agent.sock",
                                      "--log-file", tmp_.path() + "/agent.log"};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << argv[0];
-    return pid;
+    return spawn_process(std::move(args));
   }
 
   pid_t agent_ = -1;

@@ -72,6 +72,15 @@ void sweep_netns(const std::string& prefix) {
   for (const auto& n : names) run_shell("ip netns del " + n, nullptr);
 }
 
+pid_t spawn_process(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << argv[0];
+  return pid;
+}
+
 namespace {
 std::string plugin_path(const std::string& plugin) { return plugin.starts_with('/') ? plugin : bin_dir() + "/" + plugin; }
 }  // namespace

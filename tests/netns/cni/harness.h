@@ -59,6 +59,10 @@ struct PluginOutput {
   nlohmann::json json;  // parsed stdout, null when empty/not JSON
 };
 
+// Starts args[0] with `args` and this process's environment, in the calling
+// thread's namespaces, without waiting; -1 (and a test failure) when it cannot.
+pid_t spawn_process(std::vector<std::string> args);
+
 // Runs `plugin` (a file in bin_dir(), or an absolute path) with `conf` on stdin, inside netns `node`.
 PluginOutput run_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,
                         const std::string& plugin = "strand");
