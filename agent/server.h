@@ -17,7 +17,9 @@ class Server {
   // the connection (moved `fd` out, or answered and closed it) and the server
   // forgets it. For replies that come later from another thread.
   using Takeover = std::function<bool(const std::string& line, UniqueFd& fd)>;
-  static constexpr size_t kMaxRequest = 64 * 1024;  // a longer line closes the connection
+  // A longer line closes the connection. The strand shim hands over no
+  // larger verb (cni/shim/strand_shim.c, MAX_REQUEST).
+  static constexpr size_t kMaxRequest = 64 * 1024;
   static constexpr size_t kMaxClients = 64;
 
   // Binds `path` (replacing a stale socket file), mode 0600.

@@ -43,6 +43,9 @@ extern char** environ;
 #define DEFAULT_TIMEOUT_MS 2000
 /* Beyond agentTimeoutMs, for the verb's own work in the agent. */
 #define MARGIN_MS 10000
+/* The agent closes a connection whose request line is longer than this
+ * (agent/server.h, Server::kMaxRequest): a larger request runs here. */
+#define MAX_REQUEST (64 * 1024)
 
 /* Appends a string literal. */
 #define APPEND_LIT(b, lit) jl_append((b), (lit), sizeof(lit) - 1)
@@ -266,7 +269,7 @@ int main(int argc, char** argv) {
     if (strcmp(base, "strand-ipam") != 0 && eligible(&conf, &socket, &timeout_ms) && stat(socket.data, &sb) == 0 &&
         S_ISSOCK(sb.st_mode)) {
       struct jl_buf req = {0}, reply = {0}, out = {0};
-      if (request_line(&conf, &req) == 0) {
+      if (request_line(&conf, &req) == 0 && req.len <= MAX_REQUEST) {
         const char* cmd = env_value("CNI_COMMAND");
         int code = 0;
         switch (exchange(socket.data, &req, timeout_ms + MARGIN_MS, &reply)) {

@@ -318,6 +318,20 @@ TEST_F(AgentTest, PluginInAnotherMountNamespace) {
   expect_all_deleted();
 }
 
+TEST_F(AgentTest, ConfigLargerThanTheAgentTakesRunsInThePlugin) {
+  ASSERT_NO_FATAL_FAILURE(start_agent());
+  auto big = conf();
+  big["args"] = {{"padding", std::string(80 * 1024, 'x')}};  // more than the agent reads in one request
+  pod_ns_[1] = std::make_unique<TestNetns>(prefix() + "p1");
+  pods_["g1"] = 1;
+  auto a = call("ADD", "g1", 1, big);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_TRUE(has_line(plugin_log(), {"pod added", "container=g1"})) << plugin_log();
+  ASSERT_NO_FATAL_FAILURE(expect_attached(record("g1")));
+  EXPECT_EQ(call("DEL", "g1", 1, big).exit_code, 0);
+  expect_all_deleted();
+}
+
 TEST_F(AgentTest, RequiredAgentMissingFailsAdd) {
   // No agent listening: a required agent makes ADD fail with "try again later".
   auto r = add("c9", 1);
