@@ -273,8 +273,8 @@ void CniHandoff::run(Job& job) {
         cni::CniError{static_cast<int>(cni::Code::kTryAgainLater), "agent failed running the verb", e.what()},
         conf.cni_version);
   }
-  answer(job.fd, cni::encode_handoff_reply(out));
-  // The plugin's own log file keeps a line per verb, as when it runs them.
+  // The plugin's own log file keeps a line per verb, as when it runs them,
+  // written before the answer: when the runtime has the result, the line is there.
   const std::string us = std::to_string(mono_us() - t0);
   const std::string cmd(cni::command_name(env.command));
   if (out.exit == 0) {
@@ -287,6 +287,7 @@ void CniHandoff::run(Job& job) {
                      {{"cmd", cmd}, {"container", env.container_id}, {"ifname", env.ifname}, {"us", us},
                       {"exit", std::to_string(out.exit)}, {"error", error}});
   }
+  answer(job.fd, cni::encode_handoff_reply(out));
   log::set_context({});
 }
 

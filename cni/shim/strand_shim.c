@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,6 +137,10 @@ static enum io exchange(const char* path, const struct jl_buf* req, long long ti
   strcpy(a.sun_path, path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return IO_NOT_DELIVERED;
+  /* An agent that stopped accepting (its backlog full) is no agent: connect
+   * and send give up after the budget instead of blocking. */
+  struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   if (connect(fd, (struct sockaddr*)&a, sizeof(a)) != 0) {
     close(fd);
     return IO_NOT_DELIVERED;
