@@ -252,8 +252,9 @@ bool Endpoints::is_current(const std::string& container_id, const std::string& i
   return it != known_.end() && it->second.host_ifindex == ifindex;
 }
 
-nlohmann::json Endpoints::handle(const std::string& line) {
-  auto req = nlohmann::json::parse(line, nullptr, false);
+nlohmann::json Endpoints::handle(const std::string& line) { return handle(nlohmann::json::parse(line, nullptr, false)); }
+
+nlohmann::json Endpoints::handle(const nlohmann::json& req) {
   if (!req.is_object() || !req.contains("op") || !req["op"].is_string()) {
     return {{"ok", false}, {"error", "request is not a JSON object with an op"}};
   }

@@ -64,6 +64,9 @@ class Endpoints {
 
   // One request line in, one reply object out.
   [[nodiscard]] nlohmann::json handle(const std::string& line);
+  // The same for a request already parsed (a verb the agent runs calls it
+  // in process: common/agent_client.h's LocalAgent).
+  [[nodiscard]] nlohmann::json handle(const nlohmann::json& req);
 
  private:
   // The endpoints map value for host ifindex `ifindex` as policy wants it now.

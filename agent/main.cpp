@@ -308,7 +308,7 @@ int main(int argc, char** argv) {
   strand::log::info("agent ready", {{"node", cfg->node}, {"socket", cfg->socket}});
   // Verbs a plugin hands over run on worker threads; their agent calls are
   // answered by `endpoints` in process.
-  CniHandoff handoff(cfg->socket, [&endpoints](const nlohmann::json& req) { return endpoints.handle(req.dump()); });
+  CniHandoff handoff(cfg->socket, [&endpoints](const nlohmann::json& req) { return endpoints.handle(req); });
   handoff.set_counts(&handoffs);
   auto st = server->run([&](const std::string& line) { return endpoints.handle(line).dump(); }, g_stop,
                         [&handoff](const std::string& line, strand::UniqueFd& fd) { return handoff.take(line, fd); });

@@ -1,7 +1,5 @@
 #include "cni/handoff_wire.h"
 
-#include <cstring>
-
 namespace strand::cni {
 namespace {
 
@@ -20,18 +18,6 @@ bool handoff_eligible(std::string_view command, std::string_view ipam_type, bool
   if (fault_injection) return false;
   if (command != "ADD" && command != "DEL" && command != "CHECK" && command != "GC" && command != "STATUS") return false;
   return ipam_type == "strand-ipam";
-}
-
-EnvVars cni_vars(const char* const* envp) {
-  EnvVars out;
-  for (const char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
-    std::string_view kv(*e);
-    if (!kv.starts_with("CNI_")) continue;
-    auto eq = kv.find('=');
-    if (eq == std::string_view::npos) continue;
-    out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-  }
-  return out;
 }
 
 nlohmann::json encode_handoff_request(const HandoffRequest& r) {

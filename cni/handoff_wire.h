@@ -59,9 +59,6 @@ struct HandoffReply {
 // environment, so the plugin runs those. The shim applies the same rule.
 [[nodiscard]] bool handoff_eligible(std::string_view command, std::string_view ipam_type, bool fault_injection);
 
-// The CNI_* variables of an environment block (others stay with the plugin).
-[[nodiscard]] EnvVars cni_vars(const char* const* envp);
-
 [[nodiscard]] nlohmann::json encode_handoff_request(const HandoffRequest& r);
 // EBADMSG with the field named when a part is missing or of the wrong type.
 [[nodiscard]] strand::Result<HandoffRequest> decode_handoff_request(const nlohmann::json& j);

@@ -47,11 +47,6 @@ TEST(HandoffWire, RepliesAndDeclines) {
   EXPECT_TRUE(decode_handoff_reply(nlohmann::json::array()).declined);
 }
 
-TEST(HandoffWire, CniVarsOnly) {
-  const char* envp[] = {"PATH=/bin", "CNI_COMMAND=ADD", "CNI_ARGS=a=b=c", "XCNI_NO=1", "CNI_BROKEN", nullptr};
-  EXPECT_EQ(cni_vars(envp), (EnvVars{{"CNI_COMMAND", "ADD"}, {"CNI_ARGS", "a=b=c"}}));
-}
-
 TEST(HandoffWire, Eligibility) {
   for (const char* c : {"ADD", "DEL", "CHECK", "GC", "STATUS"}) EXPECT_TRUE(handoff_eligible(c, "strand-ipam", false)) << c;
   EXPECT_FALSE(handoff_eligible("VERSION", "strand-ipam", false));
