@@ -43,11 +43,15 @@ constexpr int kCalls = 200;       // ADD/DEL calls that may be killed
 constexpr int kParallel = 4;      // calls at once, on distinct containers
 constexpr int kKillPercent = 50;  // of the calls, sent SIGKILL
 // A kill comes at a random point of the call's work: a delay after the spawn
-// drawn from [start, end], start being the 10th percentile of how long the
-// plugin takes to start and stop without work (a VERSION call), end the 90th
-// percentile of the unkilled calls of that verb so far (at least start +
-// kMinKillSpanUs). A fixed 0-3 ms would land every kill before main() on a
-// loaded machine, where exec alone takes longer and a call 20-90 ms.
+// drawn from [start, end]. start is the 10th percentile of how long the
+// plugin takes to start and stop without work (a VERSION call), or of the
+// unkilled calls of that verb so far when that is shorter: with an agent the
+// shim hands ADD over after one exec, while VERSION takes two (the shim execs
+// strand-plugin), so on a machine where exec is slow a whole handed-over ADD
+// can end before a VERSION would. end is the 90th percentile of the unkilled
+// calls of that verb so far (at least start + kMinKillSpanUs). A fixed 0-3 ms
+// would land every kill before main() on a loaded machine, where exec alone
+// takes longer and a call 20-90 ms.
 constexpr int64_t kMinKillSpanUs = 3000;
 constexpr int kStartupSamples = 12;
 constexpr int kMaxDelAttempts = 5;     // a DEL that keeps failing is a bug
@@ -405,8 +409,10 @@ void CrashTest::run_crash() {
       st.slot = order[i];
       st.kill = std::uniform_int_distribution<int>(0, 99)(rng) < kKillPercent;
       const double at = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-      const int64_t end = std::max(start_us + kMinKillSpanUs, percentile(slots_[st.slot].live ? del_us : add_us, 90));
-      st.delay = std::chrono::microseconds(start_us + static_cast<int64_t>(at * static_cast<double>(end - start_us)));
+      const std::vector<int64_t>& took = slots_[st.slot].live ? del_us : add_us;
+      const int64_t start = took.empty() ? start_us : std::min(start_us, percentile(took, 10));
+      const int64_t end = std::max(start + kMinKillSpanUs, percentile(took, 90));
+      st.delay = std::chrono::microseconds(start + static_cast<int64_t>(at * static_cast<double>(end - start)));
       delays_us.push_back(st.kill ? st.delay.count() : -1);
       batch.push_back(st);
     }
