@@ -52,7 +52,14 @@ constexpr int kKillPercent = 50;  // of the calls, sent SIGKILL
 // calls of that verb so far (at least start + kMinKillSpanUs). A fixed 0-3 ms
 // would land every kill before main() on a loaded machine, where exec alone
 // takes longer and a call 20-90 ms.
+// What the test measures of a call also holds the time its waiting thread
+// takes to see the end, which on a busy machine can be most of it: then
+// [start, end] lies after the process has gone. So the window follows the
+// kills too: it shrinks (down to kMinKillScale of itself) after a batch where
+// every kill of that verb came too late, and grows back after one where all
+// of them landed.
 constexpr int64_t kMinKillSpanUs = 3000;
+constexpr double kMinKillScale = 0.05;
 constexpr int kStartupSamples = 12;
 constexpr int kMaxDelAttempts = 5;     // a DEL that keeps failing is a bug
 constexpr uint64_t kDefaultSeed = 20261123;
@@ -397,6 +404,7 @@ void CrashTest::run_crash() {
     for (auto& t : threads) t.join();
   }
   const int64_t start_us = percentile(startup, 10);
+  std::array<double, 2> kill_scale{1.0, 1.0};  // of the kill window, for ADD and DEL
   std::vector<int> order(kIds);
   std::iota(order.begin(), order.end(), 0);
 
@@ -412,7 +420,9 @@ void CrashTest::run_crash() {
       const std::vector<int64_t>& took = slots_[st.slot].live ? del_us : add_us;
       const int64_t start = took.empty() ? start_us : std::min(start_us, percentile(took, 10));
       const int64_t end = std::max(start + kMinKillSpanUs, percentile(took, 90));
-      st.delay = std::chrono::microseconds(start + static_cast<int64_t>(at * static_cast<double>(end - start)));
+      const double scale = kill_scale[slots_[st.slot].live ? 1 : 0];
+      st.delay = std::chrono::microseconds(
+          static_cast<int64_t>(scale * (static_cast<double>(start) + at * static_cast<double>(end - start))));
       delays_us.push_back(st.kill ? st.delay.count() : -1);
       batch.push_back(st);
     }
@@ -422,6 +432,16 @@ void CrashTest::run_crash() {
       threads.emplace_back([&, i] { outs[i] = run(batch[i], slots_[batch[i].slot]); });
     }
     for (auto& t : threads) t.join();
+
+    std::array<int, 2> sent{}, landed{};
+    for (const Outcome& o : outs) {
+      sent[o.add ? 0 : 1] += o.kill_sent;
+      landed[o.add ? 0 : 1] += o.killed;
+    }
+    for (size_t v = 0; v < 2; ++v) {
+      if (sent[v] > 0 && landed[v] == 0) kill_scale[v] = std::max(kMinKillScale, kill_scale[v] * 0.6);
+      if (sent[v] > 0 && landed[v] == sent[v]) kill_scale[v] = std::min(1.0, kill_scale[v] * 1.25);
+    }
 
     for (size_t i = 0; i < batch.size(); ++i) {
       const Outcome& o = outs[i];
@@ -494,6 +514,7 @@ void CrashTest::run_crash() {
             << percentile(add_us, 90) << " us, DEL " << percentile(del_us, 10) << "/" << percentile(del_us, 50) << "/" << percentile(del_us, 90)
             << " us" << std::endl;
   std::erase(delays_us, -1);
+  std::cout << "[ crash    ] kill window scale at the end: ADD " << kill_scale[0] << ", DEL " << kill_scale[1] << std::endl;
   std::cout << "[ crash    ] plugin start/exit p10 " << start_us << " us; kill delays p10/p50/p90 " << percentile(delays_us, 10)
             << "/" << percentile(delays_us, 50) << "/" << percentile(delays_us, 90) << " us" << std::endl;
   std::cout << "[ crash    ] killed ADDs left:";
