@@ -17,17 +17,18 @@
 namespace strand::agent {
 namespace {
 
-strand::Result<cni::NsId> ns_id(const char* path) {
+// The file (or namespace) `path` names: its device and inode.
+strand::Result<cni::NsId> file_id(const std::string& path) {
   struct stat sb {};
-  if (::stat(path, &sb) != 0) return fail_errno("stat", path);
+  if (::stat(path.c_str(), &sb) != 0) return fail_errno("stat", path);
   return cni::NsId{static_cast<uint64_t>(sb.st_dev), static_cast<uint64_t>(sb.st_ino)};
 }
 
 // This thread's network namespace and this process's mount namespace.
 strand::Result<cni::NsIdentity> current_ns_identity() {
-  auto net = ns_id("/proc/thread-self/ns/net");
+  auto net = file_id("/proc/thread-self/ns/net");
   if (!net) return std::unexpected(net.error());
-  auto mnt = ns_id("/proc/self/ns/mnt");
+  auto mnt = file_id("/proc/self/ns/mnt");
   if (!mnt) return std::unexpected(mnt.error());
   return cni::NsIdentity{*net, *mnt};
 }
@@ -58,13 +59,9 @@ void answer(UniqueFd& fd, const nlohmann::json& reply) {
 
 }  // namespace
 
-CniHandoff::CniHandoff(std::string socket_path, LocalAgent::Handle handle, Runner runner)
-    : socket_path_(std::move(socket_path)), handle_(std::move(handle)), runner_(std::move(runner)) {
-  struct stat sb {};
-  if (::stat(socket_path_.c_str(), &sb) == 0) {
-    socket_dev_ = sb.st_dev;
-    socket_ino_ = sb.st_ino;
-  }
+CniHandoff::CniHandoff(const std::string& socket_path, LocalAgent::Handle handle, Runner runner)
+    : handle_(std::move(handle)), runner_(std::move(runner)) {
+  if (auto id = file_id(socket_path)) socket_id_ = *id;
 }
 
 CniHandoff::~CniHandoff() {
@@ -83,9 +80,8 @@ void CniHandoff::drain() {
 }
 
 bool CniHandoff::same_socket(const std::string& path) const {
-  struct stat sb {};
-  if (socket_ino_ == 0 || ::stat(path.c_str(), &sb) != 0) return false;
-  return sb.st_dev == socket_dev_ && sb.st_ino == socket_ino_;
+  auto id = file_id(path);
+  return socket_id_ && id && *id == *socket_id_;
 }
 
 std::optional<CniHandoff::Decline> CniHandoff::decline_reason(const cni::HandoffRequest& req, const cni::Env& env,
@@ -142,16 +138,19 @@ bool CniHandoff::same_file(const std::string& plugin_root, const std::string& pa
   if (path.empty() || path.front() != '/') return false;
   std::filesystem::path p = std::filesystem::path(path).lexically_normal();
   for (;;) {
-    struct stat mine {}, theirs {};
-    const bool here = ::stat(p.c_str(), &mine) == 0;
-    const bool there = ::stat((plugin_root + p.string()).c_str(), &theirs) == 0;
-    if (here && there) return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+    const auto here = file_id(p.string());
+    const auto there = file_id(plugin_root + p.string());
+    if (here && there) return *here == *there;
     if (here || there || p == p.root_path()) return false;
     p = p.parent_path();
   }
 }
 
 bool CniHandoff::take(const std::string& line, UniqueFd& fd) {
+  // Most lines are other ops, which Endpoints parses: only a line that can be
+  // a "cni" request is parsed here (one spelled with escapes is answered by
+  // Endpoints as an unknown op, which the plugin takes as a decline).
+  if (line.find("\"cni\"") == std::string::npos) return false;
   auto j = nlohmann::json::parse(line, nullptr, false);
   if (!j.is_object() || j.value("op", "") != "cni") return false;
   auto decline_as = [&](const Decline& d) {

@@ -1,5 +1,5 @@
 #pragma once
-// Verbs a plugin handed to this agent (cni/agent_handoff.h), run with the
+// Verbs a plugin handed to this agent (cni/handoff_wire.h), run with the
 // plugin's run_verb() by a few long-lived worker threads: a fresh thread per
 // verb costs more in first-touch page faults (stack, malloc arena) than the
 // verb itself. The verb's own calls
@@ -16,8 +16,6 @@
 // attachment (container id, ifname) run one at a time in the order they came:
 // a runtime's DEL after an ADD it gave up on (its plugin was killed, or timed
 // out) waits for that ADD, and is never declined for being busy.
-#include <sys/types.h>
-
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -50,7 +48,7 @@ class CniHandoff {
   using Runner = std::function<cni::Outcome(const cni::Env&, const cni::NetConf&)>;
 
   // `socket_path`: the socket this agent serves; `handle`: its request handler.
-  CniHandoff(std::string socket_path, LocalAgent::Handle handle, Runner runner = cni::run_verb);
+  CniHandoff(const std::string& socket_path, LocalAgent::Handle handle, Runner runner = cni::run_verb);
   ~CniHandoff();  // drain(), then the workers end
   CniHandoff(const CniHandoff&) = delete;
   CniHandoff& operator=(const CniHandoff&) = delete;
@@ -110,9 +108,7 @@ class CniHandoff {
 
   HandoffCounts* counts_ = nullptr;
   std::set<std::string> warned_;  // decline kinds logged at warn (under mu_)
-  std::string socket_path_;
-  dev_t socket_dev_ = 0;
-  ino_t socket_ino_ = 0;
+  std::optional<cni::NsId> socket_id_;  // of the socket this agent serves
   LocalAgent::Handle handle_;
   Runner runner_;
   std::mutex mu_;

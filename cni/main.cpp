@@ -95,7 +95,6 @@ int main(int /*argc*/, char** argv) {
 
   auto conf = parse_netconf(std::string_view(input));
   if (!conf) return report(conf.error(), error_version(input));
-  if (auto gate = version_gate(*env, *conf); !gate) return report(gate.error(), conf->cni_version);
 
   strand::log::init(self, conf->log_file, conf->log_level);
   strand::log::set_context({{"cmd", std::string(command_name(env->command))},
@@ -108,6 +107,7 @@ int main(int /*argc*/, char** argv) {
   }
 
   if (ipam_mode) {
+    if (auto gate = version_gate(*env, *conf); !gate) return report(gate.error(), conf->cni_version);
     auto out = run_ipam_plugin(*env, *conf);
     if (!out) return report(out.error(), conf->cni_version);
     if (!out->is_null()) print(*out);

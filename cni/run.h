@@ -1,7 +1,7 @@
 #pragma once
 // One verb run to its end: what the plugin prints on stdout and its exit code.
 // The plugin process runs it in main(); strand-agent runs the same function on
-// a worker thread for a plugin that handed it the verb (cni/agent_handoff.h).
+// a worker thread for a plugin that handed it the verb (cni/handoff_wire.h).
 #include <string>
 
 #include "cni/conf.h"

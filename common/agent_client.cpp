@@ -30,10 +30,8 @@ Status wait_for(int fd, short events, int64_t deadline, const std::string& path)
   }
 }
 
-}  // namespace
-
-namespace {
 thread_local LocalAgent* t_local_agent = nullptr;
+
 }  // namespace
 
 LocalAgent::LocalAgent(std::string socket_path, Handle handle)

@@ -29,7 +29,7 @@ struct AgentReply {
 [[nodiscard]] Result<AgentReply> agent_call(const std::string& socket_path, const nlohmann::json& request,
                                             int timeout_ms);
 
-// strand-agent running a verb a plugin handed it (cni/agent_handoff.h) is the
+// strand-agent running a verb a plugin handed it (cni/handoff_wire.h) is the
 // agent that verb talks to: while a LocalAgent is alive on a thread, that
 // thread's agent_call() to `socket_path` calls `handle` instead of the socket.
 class LocalAgent {

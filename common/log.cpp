@@ -9,6 +9,8 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "common/fd.h"
+
 namespace strand::log {
 
 namespace {
@@ -90,10 +92,8 @@ void append_line(const std::string& file, std::string_view name, int pid, std::s
                      std::to_string(pid) + "] " + std::string(event);
   for (const auto& [k, v] : fields) append_field(line, k, v);
   line += '\n';
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  (void)!::write(fd, line.data(), line.size());
-  ::close(fd);
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (fd) (void)!::write(fd.get(), line.data(), line.size());
 }
 
 }  // namespace strand::log

@@ -81,15 +81,7 @@ class AgentFixture : public ::testing::Test {
   }
 
   // Starts strand-agent in the node netns (entered on this thread for the spawn).
-  pid_t spawn_agent(std::vector<std::string> extra) {
-    auto ns = Netns::open(node_->path());
-    EXPECT_TRUE(ns);
-    if (!ns) return -1;
-    auto guard = ns->enter();
-    EXPECT_TRUE(guard);
-    if (!guard) return -1;
-    return spawn_process(agent_args(std::move(extra)));
-  }
+  pid_t spawn_agent(std::vector<std::string> extra) { return spawn_in_netns(node_->path(), agent_args(std::move(extra))); }
 
   // Runs the agent to completion (--cleanup); returns its exit code.
   int run_agent(std::vector<std::string> extra) {
@@ -103,18 +95,7 @@ class AgentFixture : public ::testing::Test {
   void start_agent(std::vector<std::string> extra = {}) {
     agent_ = spawn_agent(extra);
     ASSERT_GT(agent_, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = agent_call(sock(), {{"op", "status"}}, 500);
-      if (r && r->ok) return;
-      int status = 0;
-      if (::waitpid(agent_, &status, WNOHANG) == agent_) {
-        agent_ = -1;
-        FAIL() << "agent exited early: " << agent_log();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << "agent not ready in 10s: " << agent_log();
+    ASSERT_TRUE(wait_agent_ready(agent_, sock(), tmp_.path() + "/agent.log"));
   }
 
   void stop_agent(int sig) {

@@ -30,7 +30,6 @@
 #include <thread>
 
 #include "cni/names.h"
-#include "common/agent_client.h"
 #include "common/ip.h"
 #include "common/netns.h"
 #include "harness.h"
@@ -563,13 +562,7 @@ class CrashTestWithAgent : public CrashTest {
     std::filesystem::remove_all(pin_root_);
     agent_ = spawn_agent({});
     ASSERT_GT(agent_, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = agent_call(tmp_.path() + "/agent.sock", {{"op", "status"}}, 500);
-      if (r && r->ok) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL() << "agent not ready in 10 s: " << slurp(tmp_.path() + "/agent.log");
+    ASSERT_TRUE(wait_agent_ready(agent_, tmp_.path() + "/agent.sock", tmp_.path() + "/agent.log"));
   }
   void TearDown() override {
     if (agent_ > 0) {
@@ -590,16 +583,13 @@ class CrashTestWithAgent : public CrashTest {
 
   std::string node_name() const { return prefix() + "node"; }
 
-  // strand-agent in the node netns (entered on this thread for the spawn).
+  // strand-agent in the node netns.
   pid_t spawn_agent(std::vector<std::string> extra) {
-    auto guard = node_ns_->enter();
-    EXPECT_TRUE(guard);
-    if (!guard) return -1;
     std::vector<std::string> args = {bin_dir() + "/strand-agent", "--node", node_name(), "--bpffs", "/sys/fs/bpf",
                                      "--state-dir", state_dir(), "--socket", tmp_.path() + "/agent.sock",
                                      "--log-file", tmp_.path() + "/agent.log"};
     args.insert(args.end(), extra.begin(), extra.end());
-    return spawn_process(std::move(args));
+    return spawn_in_netns(node_->path(), std::move(args));
   }
 
   pid_t agent_ = -1;

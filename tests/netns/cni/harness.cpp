@@ -12,7 +12,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
 
+#include "common/agent_client.h"
 #include "common/netns.h"
 
 extern char** environ;
@@ -79,6 +83,35 @@ pid_t spawn_process(std::vector<std::string> args) {
   pid_t pid = -1;
   EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << argv[0];
   return pid;
+}
+
+pid_t spawn_in_netns(const std::string& netns_path, std::vector<std::string> args) {
+  auto ns = Netns::open(netns_path);
+  EXPECT_TRUE(ns) << "open netns " << netns_path;
+  if (!ns) return -1;
+  auto guard = ns->enter();
+  EXPECT_TRUE(guard);
+  if (!guard) return -1;
+  return spawn_process(std::move(args));
+}
+
+::testing::AssertionResult wait_agent_ready(pid_t& pid, const std::string& socket, const std::string& log_file) {
+  auto log = [&log_file] {
+    std::ifstream in(log_file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = agent_call(socket, {{"op", "status"}}, 500);
+    if (r && r->ok) return ::testing::AssertionSuccess();
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return ::testing::AssertionFailure() << "agent exited early: " << log();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ::testing::AssertionFailure() << "agent not ready in 10 s: " << log();
 }
 
 namespace {

@@ -62,6 +62,13 @@ struct PluginOutput {
 // Starts args[0] with `args` and this process's environment, in the calling
 // thread's namespaces, without waiting; -1 (and a test failure) when it cannot.
 pid_t spawn_process(std::vector<std::string> args);
+// The same inside the netns at `netns_path` (entered on this thread for the spawn).
+pid_t spawn_in_netns(const std::string& netns_path, std::vector<std::string> args);
+
+// Waits up to 10 s for the strand-agent `pid` to answer a status request on
+// `socket`; pid becomes -1 when the agent exited (and was reaped). A failure
+// says why, with the agent's log (`log_file`).
+::testing::AssertionResult wait_agent_ready(pid_t& pid, const std::string& socket, const std::string& log_file);
 
 // Runs `plugin` (a file in bin_dir(), or an absolute path) with `conf` on stdin, inside netns `node`.
 PluginOutput run_plugin(const std::string& node, const PluginCall& call, const nlohmann::json& conf,

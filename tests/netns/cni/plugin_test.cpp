@@ -331,6 +331,13 @@ TEST_F(PluginTest, BadInputGetsTheSpecsCodes) {
       {"unknown ipam plugin", [&] { auto b = c; b["ipam"]["type"] = "no-such-ipam"; return call("ADD", "x", 1, b); }, 7},
       {"check without prevResult", [&] { return call("CHECK", "x", 1, c); }, 7},
       {"gc on 1.0.0", [&] { auto b = c; b["cniVersion"] = "1.0.0"; return call("GC", "", -1, b); }, 1},
+      {"check on 0.3.1", [&] { auto b = c; b["cniVersion"] = "0.3.1"; return call("CHECK", "x", 1, b); }, 1},
+      {"strand-ipam status on 1.0.0", [&] {
+         auto b = c;
+         b["cniVersion"] = "1.0.0";
+         PluginCall pc{"STATUS", "", ""};
+         return run_plugin(node_->name(), pc, b, "strand-ipam");
+       }, 1},
   };
   for (const auto& tc : cases) {
     SCOPED_TRACE(tc.name);
